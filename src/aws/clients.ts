@@ -1,0 +1,139 @@
+/**
+ * aws/ builds the SDK v3 clients: endpoints, region, credentials and the HTTP handler. It holds no KCL logic.
+ *
+ * Kinesis always gets the HTTP/1.1 handler: the SDK's default HTTP/2 handler fails intermittently against the
+ * emulators (see shared/research), and polling gains nothing from HTTP/2 on AWS either.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import { fromEnv, fromIni, fromNodeProviderChain, fromInstanceMetadata, fromContainerMetadata, fromTokenFile } from '@aws-sdk/credential-providers';
+import { ConfigError } from '../common/errors.js';
+
+export interface AwsClientOptions {
+  region?: string;
+  kinesisEndpoint?: string;
+  dynamoDBEndpoint?: string;
+  /** Provider name(s) from a properties file, or a ready credentials provider. */
+  credentials?: string | AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** Per-request timeout; GetRecords of a full 10 MB batch needs the generous default. */
+  requestTimeoutMillis?: number;
+}
+
+/** Region used when nothing names one and the endpoint is an emulator (emulators accept any region). */
+export const LOCAL_REGION = 'us-east-1';
+
+export function isLoopbackEndpoint(endpoint: string | undefined): boolean {
+  if (!endpoint) return false;
+  try {
+    const host = new URL(endpoint).hostname;
+    return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
+function httpHandler(timeout: number): NodeHttpHandler {
+  return new NodeHttpHandler({
+    requestTimeout: timeout,
+    connectionTimeout: 5_000,
+    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }),
+    httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 256 }),
+  });
+}
+
+function resolveRegion(options: AwsClientOptions): string | undefined {
+  if (options.region) return options.region;
+  if (process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION) return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (isLoopbackEndpoint(options.kinesisEndpoint) || isLoopbackEndpoint(options.dynamoDBEndpoint)) return LOCAL_REGION;
+  return undefined;
+}
+
+/**
+ * Maps provider names written in Java properties files (SDK v1 and v2 class names) onto SDK v3 providers.
+ * Several names separated by commas form a chain. Against loopback endpoints with no credentials configured,
+ * fixed dummy credentials are used, since the emulators accept any.
+ */
+export function resolveCredentials(
+  spec: AwsClientOptions['credentials'],
+  endpoints: (string | undefined)[],
+): AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined {
+  if (spec !== undefined && typeof spec !== 'string') return spec;
+  const local = endpoints.some((e) => isLoopbackEndpoint(e));
+  const envHasCredentials = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE || process.env.AWS_WEB_IDENTITY_TOKEN_FILE);
+  const names = (spec ?? 'DefaultCredentialsProvider')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const providers = names.map((entry) => providerFor(entry));
+  if (local && !envHasCredentials) {
+    // Emulators accept any key; do not make a new user set up credentials to see records flow.
+    return { accessKeyId: 'local', secretAccessKey: 'local' };
+  }
+  if (providers.length === 1) return providers[0];
+  return async () => {
+    const errors: unknown[] = [];
+    for (const p of providers) {
+      try {
+        return await p();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    throw new AggregateError(errors, `no credentials from any of: ${names.join(', ')}`);
+  };
+}
+
+function providerFor(entry: string): AwsCredentialIdentityProvider {
+  const [rawName, ...args] = entry.split('|').map((s) => s.trim());
+  const name = (rawName ?? '').replace(/^(com\.amazonaws\.auth\.|software\.amazon\.awssdk\.auth\.credentials\.|software\.amazon\.kinesis\.multilang\.auth\.)/, '').replace(/^profile\./, '');
+  switch (name) {
+    case 'DefaultCredentialsProvider':
+    case 'DefaultAWSCredentialsProviderChain':
+      return fromNodeProviderChain();
+    case 'EnvironmentVariableCredentialsProvider':
+    case 'SystemPropertyCredentialsProvider':
+    case 'SystemPropertiesCredentialsProvider':
+      return fromEnv();
+    case 'ProfileCredentialsProvider':
+      return fromIni(args[0] ? { profile: args[0] } : {});
+    case 'InstanceProfileCredentialsProvider':
+    case 'EC2ContainerCredentialsProviderWrapper':
+      return fromInstanceMetadata();
+    case 'ContainerCredentialsProvider':
+      return fromContainerMetadata();
+    case 'WebIdentityTokenFileCredentialsProvider':
+    case 'WebIdentityTokenCredentialsProvider':
+      return fromTokenFile();
+    default:
+      throw new ConfigError(
+        `AWSCredentialsProvider: unknown provider "${rawName}". Allowed: DefaultCredentialsProvider (or DefaultAWSCredentialsProviderChain), ` +
+          'EnvironmentVariableCredentialsProvider, ProfileCredentialsProvider|<profile>, InstanceProfileCredentialsProvider, ' +
+          'ContainerCredentialsProvider, WebIdentityTokenFileCredentialsProvider',
+        'AWSCredentialsProvider',
+      );
+  }
+}
+
+export function createKinesisClient(options: AwsClientOptions): KinesisClient {
+  return new KinesisClient({
+    region: resolveRegion(options),
+    endpoint: options.kinesisEndpoint,
+    credentials: resolveCredentials(options.credentials, [options.kinesisEndpoint]),
+    requestHandler: httpHandler(options.requestTimeoutMillis ?? 30_000),
+    maxAttempts: 3,
+  });
+}
+
+export function createDynamoDBClient(options: AwsClientOptions): DynamoDBClient {
+  return new DynamoDBClient({
+    region: resolveRegion(options),
+    endpoint: options.dynamoDBEndpoint,
+    credentials: resolveCredentials(options.credentials, [options.dynamoDBEndpoint]),
+    requestHandler: httpHandler(options.requestTimeoutMillis ?? 10_000),
+    maxAttempts: 3,
+  });
+}

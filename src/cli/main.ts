@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+/**
+ * cli/ holds the `kcl` commands. Each command is a thin layer over the library: parsing, printing and signal
+ * handling live here; anything a library user would also need lives in the library.
+ */
+import { Command } from 'commander';
+import { registerLocal } from './commands/local.js';
+import { registerProduce } from './commands/produce.js';
+import { registerStatus } from './commands/status.js';
+import { registerDemo } from './commands/demo.js';
+
+const program = new Command();
+program
+  .name('kcl')
+  .description('Kinesis Client Library for Node.js, no Java needed: local emulators, producer, lease status, demo')
+  .showHelpAfterError();
+
+registerLocal(program);
+registerProduce(program);
+registerStatus(program);
+registerDemo(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`kcl: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

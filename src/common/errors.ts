@@ -1,0 +1,46 @@
+/**
+ * One error family for the whole library. Every error we raise is a KclError with a `retriable` flag, so a
+ * single retry policy can decide what to do; the names of the checkpoint errors are the Java KCL's, because
+ * processors (and the multi-language protocol) match on them.
+ */
+
+export class KclError extends Error {
+  readonly retriable: boolean;
+  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** A configuration value or file is wrong. Names the key, the value and what is allowed. */
+export class ConfigError extends KclError {
+  readonly key: string | undefined;
+  constructor(message: string, key?: string) {
+    super(message);
+    this.key = key;
+  }
+}
+
+/** The lease is no longer held by this worker (lost, expired locally, or re-acquired since). */
+export class ShutdownException extends KclError {}
+
+/** DynamoDB or Kinesis throttled the call; back off and try again. */
+export class ThrottlingException extends KclError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { retriable: true, cause: options.cause });
+  }
+}
+
+/** The lease table (or another resource) is missing or in a state the call cannot proceed from. */
+export class InvalidStateException extends KclError {}
+
+/** Any other failure of a service we depend on (network, 5xx, SDK error); back off and retry. */
+export class KinesisClientLibDependencyException extends KclError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { retriable: true, cause: options.cause });
+  }
+}
+
+/** The Java KCL throws `IllegalArgumentException`; this keeps that name for processors matching on it. */
+export class IllegalArgumentException extends KclError {}

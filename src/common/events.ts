@@ -1,0 +1,53 @@
+/**
+ * The one event stream. Everything observable about a worker leaves through here: logs, `kcl status`-style
+ * progress, tests and the chaos verifier subscribe instead of reaching inside.
+ */
+import { EventEmitter } from 'node:events';
+import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
+
+export type LeaseLossReason = 'taken' | 'expired' | 'released';
+
+export interface KclEventMap {
+  'worker.started': { workerId: string };
+  'worker.stopped': { workerId: string };
+  'worker.error': { error: Error; shardId?: string; where: string };
+  'shards.synced': { shardCount: number; leasesCreated: number };
+  'lease.acquired': { leaseKey: string; workerId: string; stolenFrom?: string };
+  'lease.lost': { leaseKey: string; workerId: string; reason: LeaseLossReason };
+  'lease.released': { leaseKey: string; workerId: string };
+  'processor.initialized': { shardId: string; checkpoint: ExtendedSequenceNumber };
+  'records.delivered': { shardId: string; count: number; millisBehindLatest: number; lastSequenceNumber?: string };
+  'checkpoint.written': { shardId: string; checkpoint: ExtendedSequenceNumber };
+  'shard.ended': { shardId: string; childShardIds: string[] };
+  'processor.shutdown': { shardId: string; reason: 'LEASE_LOST' | 'SHARD_END' | 'REQUESTED' };
+}
+
+export type KclEventName = keyof KclEventMap;
+
+/** A typed facade over EventEmitter. A listener that throws is reported, never breaks the worker. */
+export class KclEvents {
+  private readonly emitter = new EventEmitter();
+  constructor() {
+    this.emitter.setMaxListeners(100);
+  }
+  on<K extends KclEventName>(name: K, listener: (event: KclEventMap[K]) => void): () => void {
+    this.emitter.on(name, listener);
+    return () => this.emitter.off(name, listener);
+  }
+  once<K extends KclEventName>(name: K, listener: (event: KclEventMap[K]) => void): void {
+    this.emitter.once(name, listener);
+  }
+  emit<K extends KclEventName>(name: K, event: KclEventMap[K]): void {
+    for (const listener of this.emitter.listeners(name)) {
+      try {
+        (listener as (e: KclEventMap[K]) => void)(event);
+      } catch (err) {
+        if (name !== 'worker.error') this.emit('worker.error', { error: toError(err), where: `listener of ${name}` });
+      }
+    }
+  }
+}
+
+export function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

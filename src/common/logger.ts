@@ -1,0 +1,39 @@
+/**
+ * The logger seam. The library logs through this interface only; pino satisfies it, and so does any logger
+ * with pino's `(object, message)` call shape. Credentials are never passed to it.
+ */
+import pino from 'pino';
+
+type LogFn = {
+  (obj: Record<string, unknown>, msg?: string): void;
+  (msg: string): void;
+};
+
+export interface Logger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/**
+ * A pino logger on stderr (stdout stays free for command output and, in the daemon, for the protocol).
+ * `pretty` gives human-readable lines for the CLI; the level comes from KCL_LOG_LEVEL, default `info`.
+ */
+export function createLogger(options: { pretty?: boolean; level?: string } = {}): Logger {
+  const level = options.level ?? process.env.KCL_LOG_LEVEL ?? 'info';
+  if (options.pretty) {
+    return pino(
+      { level },
+      pino.transport({
+        target: 'pino-pretty',
+        options: { destination: 2, colorize: process.stderr.isTTY, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' },
+      }),
+    );
+  }
+  return pino({ level }, pino.destination({ dest: 2, sync: false }));
+}
+
+/** A logger that drops everything; for tests and embedders who want silence. */
+export const silentLogger: Logger = pino({ level: 'silent' });

@@ -1,0 +1,256 @@
+/**
+ * ShardConsumer: one per held lease. It waits for parent shards to finish, initializes the processor, pulls
+ * batches from its RecordsSource and hands them over one at a time, and ends in exactly one of leaseLost,
+ * shardEnded or shutdownRequested. Every wait is abortable, so a lost lease or a shutdown request is acted
+ * on promptly even while the shard is idle.
+ */
+import { sleepUnlessAborted, type Clock } from '../common/clock.js';
+import { toError, type KclEvents } from '../common/events.js';
+import type { Logger } from '../common/logger.js';
+import { RecordProcessorCheckpointer } from '../checkpoint/checkpointer.js';
+import { formatSequenceNumber, isShardEnd, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
+import type { Lease } from '../leases/lease.js';
+import type { ChildShard, RecordProcessor } from '../processor/types.js';
+import type { RecordsBatch, RecordsSource } from '../retrieval/polling.js';
+import { canTransition, mergeShutdownReason, type ConsumerState, type ShutdownReason } from './states.js';
+
+/** What a consumer needs from the lease layer, and nothing more. */
+export interface ConsumerLeaseAccess {
+  isHeld(leaseKey: string, concurrencyToken: string): boolean;
+  getLease(leaseKey: string): Promise<Lease | undefined>;
+  checkpoint(leaseKey: string, concurrencyToken: string, value: ExtendedSequenceNumber, childShardIds?: readonly string[]): Promise<unknown>;
+}
+
+export interface ShardConsumerOptions {
+  callProcessRecordsEvenForEmptyRecordList: boolean;
+  parentShardPollIntervalMillis: number;
+  taskBackoffTimeMillis: number;
+}
+
+export interface ShardConsumerDeps {
+  lease: Lease;
+  concurrencyToken: string;
+  processor: RecordProcessor;
+  createSource: (start: ExtendedSequenceNumber) => RecordsSource;
+  leases: ConsumerLeaseAccess;
+  /** Creates child leases when the shard ends (before shardEnded is called). */
+  onShardEnd?: (shardId: string, childShards: readonly ChildShard[]) => Promise<void>;
+  options: ShardConsumerOptions;
+  clock: Clock;
+  events: KclEvents;
+  logger: Logger;
+}
+
+export class ShardConsumer {
+  readonly shardId: string;
+  private stateValue: ConsumerState = 'WAITING_ON_PARENT_SHARDS';
+  private reason: ShutdownReason | undefined;
+  private readonly stop = new AbortController();
+  /** Aborted by an outside request (shutdown or lease loss), which also ends a shard-end retry loop. */
+  private readonly interrupt = new AbortController();
+  private readonly checkpointer: RecordProcessorCheckpointer;
+  private source: RecordsSource | undefined;
+  private running: Promise<ShutdownReason> | undefined;
+  private childShards: readonly ChildShard[] = [];
+  /** Records handed to the processor so far. */
+  delivered = 0;
+  millisBehindLatest = 0;
+
+  constructor(private readonly deps: ShardConsumerDeps) {
+    this.shardId = deps.lease.leaseKey;
+    const { leases, concurrencyToken, events } = deps;
+    this.checkpointer = new RecordProcessorCheckpointer(this.shardId, deps.lease.checkpoint, async (value) => {
+      await leases.checkpoint(this.shardId, concurrencyToken, value, isShardEnd(value) ? this.childShards.map((c) => c.shardId) : undefined);
+      events.emit('checkpoint.written', { shardId: this.shardId, checkpoint: value });
+    });
+  }
+
+  get state(): ConsumerState {
+    return this.stateValue;
+  }
+  get shutdownReason(): ShutdownReason | undefined {
+    return this.reason;
+  }
+  get lastCheckpoint(): ExtendedSequenceNumber {
+    return this.checkpointer.lastCheckpoint;
+  }
+
+  /** Starts the consumer once; resolves with the reason it shut down for. */
+  run(): Promise<ShutdownReason> {
+    this.running ??= this.lifecycle();
+    return this.running;
+  }
+
+  /** Asks the consumer to end with `shutdownRequested` (unless something ranking higher already happened). */
+  requestShutdown(): void {
+    this.setReason('REQUESTED');
+    this.interrupt.abort();
+  }
+
+  /** The lease is gone: the consumer ends with `leaseLost` as soon as the current call returns. */
+  leaseLost(): void {
+    this.setReason('LEASE_LOST');
+    this.interrupt.abort();
+  }
+
+  private setReason(reason: ShutdownReason): void {
+    this.reason = mergeShutdownReason(this.reason, reason);
+    this.stop.abort();
+  }
+
+  private transition(to: ConsumerState): void {
+    if (!canTransition(this.stateValue, to)) throw new Error(`illegal consumer transition ${this.stateValue} → ${to} for ${this.shardId}`);
+    this.stateValue = to;
+  }
+
+  private async lifecycle(): Promise<ShutdownReason> {
+    try {
+      if ((await this.waitOnParents()) && (await this.initialize())) await this.processLoop();
+      this.transition('SHUTTING_DOWN');
+      const reason = this.reason ?? 'REQUESTED';
+      await this.shutdown(reason);
+      return this.reason ?? reason;
+    } finally {
+      this.checkpointer.close('the record processor has shut down');
+      await this.source?.close();
+      if (this.stateValue === 'SHUTTING_DOWN') this.transition('SHUTDOWN_COMPLETE');
+    }
+  }
+
+  /** Blocks until every parent lease is gone or checkpointed at SHARD_END; false if told to stop first. */
+  private async waitOnParents(): Promise<boolean> {
+    const { lease, leases, options, clock, logger } = this.deps;
+    for (const parent of lease.parentShardIds) {
+      for (;;) {
+        if (this.reason) return false;
+        let blocked = false;
+        try {
+          const parentLease = await leases.getLease(parent);
+          blocked = parentLease !== undefined && !isShardEnd(parentLease.checkpoint);
+        } catch (err) {
+          blocked = true;
+          logger.warn({ shardId: this.shardId, parent, err: toError(err).message }, 'could not read parent lease');
+        }
+        if (!blocked) break;
+        logger.debug({ shardId: this.shardId, parent }, 'waiting for parent shard to finish');
+        if (!(await sleepUnlessAborted(clock, options.parentShardPollIntervalMillis, this.stop.signal))) return false;
+      }
+    }
+    return !this.reason;
+  }
+
+  /** Calls initialize, retrying after the task backoff if it throws; false if told to stop first. */
+  private async initialize(): Promise<boolean> {
+    const { lease, processor, events, logger, clock, options } = this.deps;
+    this.transition('INITIALIZING');
+    for (;;) {
+      if (this.reason) return false;
+      try {
+        await processor.initialize({ shardId: this.shardId, extendedSequenceNumber: lease.checkpoint, pendingCheckpointSequenceNumber: lease.pendingCheckpoint });
+        events.emit('processor.initialized', { shardId: this.shardId, checkpoint: lease.checkpoint });
+        return true;
+      } catch (err) {
+        logger.error({ shardId: this.shardId, err: toError(err) }, 'initialize failed; retrying after backoff');
+        events.emit('worker.error', { error: toError(err), shardId: this.shardId, where: 'initialize' });
+        if (!(await sleepUnlessAborted(clock, options.taskBackoffTimeMillis, this.stop.signal))) return false;
+      }
+    }
+  }
+
+  private async processLoop(): Promise<void> {
+    const { lease, leases, concurrencyToken } = this.deps;
+    this.transition('PROCESSING');
+    if (isShardEnd(lease.checkpoint)) {
+      this.setReason('SHARD_END');
+      return;
+    }
+    this.source = this.deps.createSource(lease.checkpoint);
+    while (!this.reason) {
+      let batch: RecordsBatch;
+      try {
+        batch = await this.source.next(this.stop.signal);
+      } catch (err) {
+        if (this.reason) return;
+        throw err;
+      }
+      // A lease that expired by our own clock may already be someone else's: hand over nothing more.
+      if (!leases.isHeld(this.shardId, concurrencyToken)) {
+        this.setReason('LEASE_LOST');
+        return;
+      }
+      await this.deliver(batch);
+      if (batch.isShardEnd) {
+        this.childShards = batch.childShards ?? [];
+        this.setReason('SHARD_END');
+      }
+    }
+  }
+
+  private async deliver(batch: RecordsBatch): Promise<void> {
+    const { processor, events, logger, options } = this.deps;
+    this.millisBehindLatest = batch.millisBehindLatest;
+    const last = batch.records[batch.records.length - 1];
+    if (last) this.checkpointer.advanceLargestPermitted(last);
+    if (batch.records.length === 0 && !options.callProcessRecordsEvenForEmptyRecordList) return;
+    try {
+      await processor.processRecords({
+        shardId: this.shardId,
+        records: batch.records,
+        millisBehindLatest: batch.millisBehindLatest,
+        checkpointer: this.checkpointer,
+        isAtShardEnd: batch.isShardEnd,
+        childShards: batch.childShards,
+      });
+    } catch (err) {
+      // As in the Java KCL, the batch is skipped, not redelivered; a later checkpoint() covers it.
+      logger.error({ shardId: this.shardId, err: toError(err), records: batch.records.length, firstSequenceNumber: batch.records[0]?.sequenceNumber }, 'processRecords threw; the batch is skipped');
+      events.emit('worker.error', { error: toError(err), shardId: this.shardId, where: 'processRecords' });
+    }
+    this.delivered += batch.records.length;
+    events.emit('records.delivered', { shardId: this.shardId, count: batch.records.length, millisBehindLatest: batch.millisBehindLatest, lastSequenceNumber: last?.sequenceNumber });
+  }
+
+  private async shutdown(reason: ShutdownReason): Promise<void> {
+    const { processor, events, logger } = this.deps;
+    const input = { shardId: this.shardId, checkpointer: this.checkpointer };
+    try {
+      if (reason === 'LEASE_LOST') {
+        this.checkpointer.close('the lease was lost');
+        await processor.leaseLost({ shardId: this.shardId });
+      } else if (reason === 'SHARD_END') {
+        await this.shardEnded();
+      } else {
+        await processor.shutdownRequested(input);
+      }
+    } catch (err) {
+      logger.error({ shardId: this.shardId, reason, err: toError(err) }, 'record processor failed during shutdown');
+      events.emit('worker.error', { error: toError(err), shardId: this.shardId, where: reason });
+    }
+    events.emit('processor.shutdown', { shardId: this.shardId, reason: this.reason ?? reason });
+  }
+
+  /**
+   * Creates the children's leases, then calls shardEnded until the processor has checkpointed SHARD_END: a
+   * shard's children start only after that, so a processor that forgets gets a clear warning each time
+   * instead of a silent stall. Stops early if the lease is lost or the worker shuts down.
+   */
+  private async shardEnded(): Promise<void> {
+    const { processor, events, logger, clock, options, onShardEnd } = this.deps;
+    const children = this.childShards.map((c) => c.shardId);
+    if (onShardEnd && this.childShards.length > 0) await onShardEnd(this.shardId, this.childShards);
+    this.checkpointer.markShardEnd();
+    for (let attempt = 1; ; attempt++) {
+      await processor.shardEnded({ shardId: this.shardId, checkpointer: this.checkpointer });
+      if (isShardEnd(this.checkpointer.lastCheckpoint)) break;
+      logger.warn(
+        { shardId: this.shardId, attempt, lastCheckpoint: formatSequenceNumber(this.checkpointer.lastCheckpoint) },
+        `shard ${this.shardId} ended but the processor did not checkpoint SHARD_END; call checkpointer.checkpoint() in shardEnded. ` +
+          'Its child shards will not be processed until it does. Calling shardEnded again after backoff.',
+      );
+      const wait = Math.min(options.taskBackoffTimeMillis * attempt, 30_000);
+      // Shutting down or losing the lease ends the retries: the next owner runs shard end again.
+      if (!(await sleepUnlessAborted(clock, wait, this.interrupt.signal))) break;
+    }
+    events.emit('shard.ended', { shardId: this.shardId, childShardIds: children });
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * local/ starts and stops the emulators on loopback; the core never imports it.
+ *
+ * This file owns stream set-up and tear-down for local mode, the demo and the tests: create-if-missing and
+ * wait for ACTIVE, delete-if-present and wait until gone. Every wait polls with a deadline and an AbortSignal.
+ */
+import {
+  CreateStreamCommand,
+  DeleteStreamCommand,
+  DescribeStreamSummaryCommand,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
+import { systemClock } from '../common/clock.js';
+
+const POLL_MILLIS = 100;
+const WAIT_MILLIS = 30_000;
+
+function errorName(err: unknown): string | undefined {
+  return err instanceof Error ? err.name : undefined;
+}
+
+/**
+ * Creates `name` with `shards` shards unless it exists, then waits until it is ACTIVE (poll every 100 ms, give up
+ * after 30 s). An existing stream is left as it is, whatever its shard count: callers that need an exact count
+ * use a fresh name.
+ */
+export async function ensureStream(kinesis: KinesisClient, name: string, shards: number, signal?: AbortSignal): Promise<void> {
+  if (!Number.isInteger(shards) || shards <= 0) throw new Error(`stream ${name}: shard count must be a positive integer, got ${shards}`);
+  const deadline = systemClock.now() + WAIT_MILLIS;
+  let lastStatus = 'unknown';
+  for (;;) {
+    signal?.throwIfAborted();
+    try {
+      await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }), { abortSignal: signal });
+    } catch (err) {
+      // ResourceInUseException: the stream exists (or is still being created/deleted); the wait below decides.
+      if (errorName(err) !== 'ResourceInUseException') throw err;
+    }
+    // Wait for ACTIVE. A stream that is DELETING vanishes (ResourceNotFound) and is then created again above.
+    for (;;) {
+      signal?.throwIfAborted();
+      let status: string | undefined;
+      try {
+        const out = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }), { abortSignal: signal });
+        status = out.StreamDescriptionSummary?.StreamStatus;
+      } catch (err) {
+        if (errorName(err) !== 'ResourceNotFoundException') throw err;
+        status = undefined;
+      }
+      if (status === 'ACTIVE') return;
+      lastStatus = status ?? 'absent';
+      if (systemClock.now() > deadline) {
+        throw new Error(`stream ${name} did not become ACTIVE within ${WAIT_MILLIS / 1000} s (last status: ${lastStatus})`);
+      }
+      await systemClock.sleep(POLL_MILLIS, signal);
+      if (status === undefined) break; // gone: go round and create it
+    }
+  }
+}
+
+/** Deletes `name` (and its enhanced fan-out consumers) if it exists, and waits until it is gone (bounded, 30 s). */
+export async function deleteStreamIfExists(kinesis: KinesisClient, name: string, signal?: AbortSignal): Promise<void> {
+  try {
+    await kinesis.send(new DeleteStreamCommand({ StreamName: name, EnforceConsumerDeletion: true }), { abortSignal: signal });
+  } catch (err) {
+    if (errorName(err) === 'ResourceNotFoundException') return;
+    // ResourceInUseException: already being deleted (or still creating); the wait below settles it.
+    if (errorName(err) !== 'ResourceInUseException') throw err;
+  }
+  const deadline = systemClock.now() + WAIT_MILLIS;
+  for (;;) {
+    signal?.throwIfAborted();
+    try {
+      await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }), { abortSignal: signal });
+    } catch (err) {
+      if (errorName(err) === 'ResourceNotFoundException') return;
+      throw err;
+    }
+    if (systemClock.now() > deadline) throw new Error(`stream ${name} was not deleted within ${WAIT_MILLIS / 1000} s`);
+    await systemClock.sleep(POLL_MILLIS, signal);
+  }
+}

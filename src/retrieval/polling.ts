@@ -1,0 +1,265 @@
+/**
+ * retrieval/ owns getting records for one shard: a RecordsSource per shard (polling now, fan-out later),
+ * starting from the checkpoint, bounded prefetch, iterator expiry, throttling backoff and shard end. It never
+ * calls the processor: the consumer pulls batches when it is ready.
+ */
+import { GetRecordsCommand, GetShardIteratorCommand, type GetRecordsCommandOutput, type GetShardIteratorCommandInput, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { awsErrorName, classifyAwsError, isThrottling } from '../aws/errors.js';
+import { sleepUnlessAborted, type Clock } from '../common/clock.js';
+import { toError } from '../common/events.js';
+import type { Logger } from '../common/logger.js';
+import { compareSequenceNumbers, isSentinel, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
+import type { ChildShard, KinesisClientRecord } from '../processor/types.js';
+import { toUserRecords } from './records.js';
+
+export interface RecordsBatch {
+  readonly records: readonly KinesisClientRecord[];
+  readonly millisBehindLatest: number;
+  /** True when the shard is closed and this is its last batch. */
+  readonly isShardEnd: boolean;
+  readonly childShards?: readonly ChildShard[];
+  /** Payload bytes, for the prefetch bound. */
+  readonly bytes: number;
+}
+
+/** What a consumer reads from. `next` waits for the next batch; `close` stops fetching. */
+export interface RecordsSource {
+  next(signal: AbortSignal): Promise<RecordsBatch>;
+  close(): Promise<void>;
+}
+
+export interface PollingOptions {
+  streamName: string;
+  shardId: string;
+  /** The checkpoint to resume from (a sentinel or a sequence number). */
+  start: ExtendedSequenceNumber;
+  /** Used when `start` is AT_TIMESTAMP (the timestamp is configuration, not stored in the lease). */
+  initialTimestamp?: Date;
+  maxRecords: number;
+  idleTimeBetweenReadsMillis: number;
+  maxPendingBatches: number;
+  maxPendingBytes?: number;
+  /** Ceiling of the backoff after throttling or errors. */
+  maxBackoffMillis?: number;
+}
+
+/** Calls observed, for metrics and tests. */
+export interface PollingStats {
+  getRecords: number;
+  getShardIterator: number;
+  throttled: number;
+  expiredIterators: number;
+  errors: number;
+}
+
+export class PollingRecordsSource implements RecordsSource {
+  readonly stats: PollingStats = { getRecords: 0, getShardIterator: 0, throttled: 0, expiredIterators: 0, errors: 0 };
+  private readonly queue: RecordsBatch[] = [];
+  private queuedBytes = 0;
+  private failure: Error | undefined;
+  private finished = false;
+  private wakeConsumer: (() => void) | undefined;
+  private wakeProducer: (() => void) | undefined;
+  private readonly controller = new AbortController();
+  private loop: Promise<void> | undefined;
+  /** The last Kinesis record received: where to resume after an expired iterator. */
+  private lastReceived: string | undefined;
+
+  constructor(
+    private readonly kinesis: KinesisClient,
+    private readonly options: PollingOptions,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  async next(signal: AbortSignal): Promise<RecordsBatch> {
+    this.loop ??= this.fetchLoop().catch((err: unknown) => {
+      this.failure = toError(err);
+      this.wakeConsumer?.();
+    });
+    for (;;) {
+      const batch = this.queue.shift();
+      if (batch) {
+        this.queuedBytes -= batch.bytes;
+        this.wakeProducer?.();
+        return batch;
+      }
+      if (this.failure) throw this.failure;
+      if (signal.aborted) throw signal.reason;
+      if (this.finished) throw new Error(`records source for ${this.options.shardId} is closed`);
+      await new Promise<void>((resolve) => {
+        const onAbort = () => resolve();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.wakeConsumer = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+      });
+      this.wakeConsumer = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.controller.abort();
+    this.wakeProducer?.();
+    await this.loop;
+  }
+
+  private push(batch: RecordsBatch): void {
+    this.queue.push(batch);
+    this.queuedBytes += batch.bytes;
+    this.wakeConsumer?.();
+  }
+
+  private async waitForSpace(signal: AbortSignal): Promise<void> {
+    const maxBytes = this.options.maxPendingBytes ?? 8 * 1024 * 1024;
+    while (!signal.aborted && (this.queue.length >= this.options.maxPendingBatches || (this.queue.length > 0 && this.queuedBytes >= maxBytes))) {
+      await new Promise<void>((resolve) => {
+        const onAbort = () => resolve();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.wakeProducer = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+      });
+      this.wakeProducer = undefined;
+    }
+  }
+
+  private async fetchLoop(): Promise<void> {
+    const signal = this.controller.signal;
+    const { start, shardId } = this.options;
+    if (start.sequenceNumber === 'SHARD_END') {
+      this.push({ records: [], millisBehindLatest: 0, isShardEnd: true, bytes: 0 });
+      this.finished = true;
+      return;
+    }
+    let iterator: string | undefined = await this.getIterator(signal);
+    if (iterator === undefined) return;
+    // Records at or before the checkpoint are re-read by AT_SEQUENCE_NUMBER and dropped here.
+    let filterUpTo: ExtendedSequenceNumber | undefined = isSentinel(start.sequenceNumber) ? undefined : start;
+    let lastCallAt: number | undefined;
+    let failures = 0;
+    while (!signal.aborted) {
+      await this.waitForSpace(signal);
+      if (signal.aborted) break;
+      const idle = this.options.idleTimeBetweenReadsMillis;
+      const wait = failures > 0 ? this.backoff(failures) : lastCallAt === undefined ? 0 : lastCallAt + idle - this.clock.now();
+      if (wait > 0 && !(await sleepUnlessAborted(this.clock, wait, signal))) break;
+      const callAt = this.clock.now();
+      try {
+        this.stats.getRecords++;
+        const out: GetRecordsCommandOutput = await this.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.options.maxRecords }), { abortSignal: signal });
+        failures = 0;
+        lastCallAt = callAt;
+        let records: KinesisClientRecord[] = [];
+        let bytes = 0;
+        for (const r of out.Records ?? []) {
+          bytes += r.Data?.byteLength ?? 0;
+          if (r.SequenceNumber) this.lastReceived = r.SequenceNumber;
+          records.push(...toUserRecords(r));
+        }
+        if (filterUpTo && records.length > 0) {
+          const upTo: ExtendedSequenceNumber = filterUpTo;
+          records = records.filter((rec) => compareSequenceNumbers(rec, upTo) > 0);
+          if (records.length > 0) filterUpTo = undefined;
+        }
+        const isShardEnd = !out.NextShardIterator;
+        this.push({
+          records,
+          millisBehindLatest: out.MillisBehindLatest ?? 0,
+          isShardEnd,
+          childShards: out.ChildShards?.map((c) => ({
+            shardId: c.ShardId ?? '',
+            parentShards: c.ParentShards ?? [],
+            hashKeyRange: c.HashKeyRange?.StartingHashKey !== undefined && c.HashKeyRange.EndingHashKey !== undefined
+              ? { startingHashKey: c.HashKeyRange.StartingHashKey, endingHashKey: c.HashKeyRange.EndingHashKey }
+              : undefined,
+          })),
+          bytes,
+        });
+        if (isShardEnd) {
+          this.finished = true;
+          return;
+        }
+        iterator = out.NextShardIterator;
+      } catch (err) {
+        if (signal.aborted) break;
+        const name = awsErrorName(err);
+        if (name === 'ResourceNotFoundException') {
+          // The shard (or stream) is gone: treat as the end, with no children to follow.
+          this.logger.warn({ shardId }, 'shard not found; treating it as ended');
+          this.push({ records: [], millisBehindLatest: 0, isShardEnd: true, childShards: [], bytes: 0 });
+          this.finished = true;
+          return;
+        }
+        failures++;
+        if (name === 'ExpiredIteratorException' || name === 'InvalidArgumentException' || failures >= 3) {
+          if (name === 'ExpiredIteratorException') this.stats.expiredIterators++;
+          else this.stats.errors++;
+          this.logger.info({ shardId, error: name, lastReceived: this.lastReceived }, 'getting a fresh shard iterator');
+          const fresh = await this.getIterator(signal);
+          if (fresh === undefined) return;
+          iterator = fresh;
+          if (name === 'ExpiredIteratorException') failures = 0;
+        } else if (isThrottling(err)) {
+          this.stats.throttled++;
+          if (failures % 5 === 0) this.logger.warn({ shardId, consecutive: failures }, 'GetRecords throttled repeatedly; backing off');
+        } else {
+          this.stats.errors++;
+          this.logger.warn({ shardId, err: classifyAwsError(err, 'GetRecords').message }, 'GetRecords failed; retrying');
+        }
+      }
+    }
+  }
+
+  private backoff(failures: number): number {
+    const base = Math.max(this.options.idleTimeBetweenReadsMillis, 200);
+    const ceiling = this.options.maxBackoffMillis ?? 10_000;
+    const exp = Math.min(ceiling, base * 2 ** Math.min(failures - 1, 10));
+    return exp / 2 + Math.random() * (exp / 2);
+  }
+
+  /** An iterator from the last record received, or from the start position; retried until the signal aborts. */
+  private async getIterator(signal: AbortSignal): Promise<string | undefined> {
+    const { streamName, shardId, start, initialTimestamp } = this.options;
+    const input: GetShardIteratorCommandInput = { StreamName: streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' };
+    if (this.lastReceived) {
+      input.ShardIteratorType = 'AFTER_SEQUENCE_NUMBER';
+      input.StartingSequenceNumber = this.lastReceived;
+    } else if (start.sequenceNumber === 'LATEST' || start.sequenceNumber === 'TRIM_HORIZON') {
+      input.ShardIteratorType = start.sequenceNumber;
+    } else if (start.sequenceNumber === 'AT_TIMESTAMP') {
+      input.ShardIteratorType = 'AT_TIMESTAMP';
+      input.Timestamp = initialTimestamp ?? new Date(0);
+    } else {
+      input.ShardIteratorType = 'AT_SEQUENCE_NUMBER';
+      input.StartingSequenceNumber = start.sequenceNumber;
+    }
+    for (let failures = 0; !signal.aborted; ) {
+      try {
+        this.stats.getShardIterator++;
+        const out = await this.kinesis.send(new GetShardIteratorCommand(input), { abortSignal: signal });
+        if (!out.ShardIterator) {
+          this.push({ records: [], millisBehindLatest: 0, isShardEnd: true, childShards: [], bytes: 0 });
+          this.finished = true;
+          return undefined;
+        }
+        return out.ShardIterator;
+      } catch (err) {
+        if (signal.aborted) break;
+        if (awsErrorName(err) === 'ResourceNotFoundException') {
+          this.push({ records: [], millisBehindLatest: 0, isShardEnd: true, childShards: [], bytes: 0 });
+          this.finished = true;
+          return undefined;
+        }
+        failures++;
+        if (isThrottling(err)) this.stats.throttled++;
+        else this.stats.errors++;
+        this.logger.warn({ shardId, err: classifyAwsError(err, 'GetShardIterator').message }, 'GetShardIterator failed; retrying');
+        if (!(await sleepUnlessAborted(this.clock, this.backoff(failures), signal))) break;
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * shards/ owns the stream's shard list and the leases that follow from it: ListShards paging, creating one
+ * lease per shard with the right starting position (initial position for roots, TRIM_HORIZON below a parent
+ * so nothing is skipped), and child leases at shard end. It creates leases but never decides who owns them.
+ */
+import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
+import { classifyAwsError, isThrottling } from '../aws/errors.js';
+import type { Clock } from '../common/clock.js';
+import { sentinel, TRIM_HORIZON, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
+import type { InitialPosition } from '../config/config.js';
+import type { Lease } from '../leases/lease.js';
+import type { LeaseTable } from '../leases/lease-table.js';
+
+export interface ShardInfo {
+  readonly shardId: string;
+  readonly parentShardIds: readonly string[];
+  readonly startingSequenceNumber: string;
+  readonly endingSequenceNumber?: string;
+  readonly hashKeyRange?: { startingHashKey: string; endingHashKey: string };
+}
+
+export function toShardInfo(shard: Shard): ShardInfo {
+  return {
+    shardId: shard.ShardId ?? '',
+    parentShardIds: [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => Boolean(p)),
+    startingSequenceNumber: shard.SequenceNumberRange?.StartingSequenceNumber ?? '0',
+    endingSequenceNumber: shard.SequenceNumberRange?.EndingSequenceNumber,
+    hashKeyRange: shard.HashKeyRange?.StartingHashKey !== undefined && shard.HashKeyRange.EndingHashKey !== undefined
+      ? { startingHashKey: shard.HashKeyRange.StartingHashKey, endingHashKey: shard.HashKeyRange.EndingHashKey }
+      : undefined,
+  };
+}
+
+/** Every shard of the stream, following NextToken; throttling is retried with backoff. */
+export async function listShards(kinesis: KinesisClient, streamName: string, clock: Clock, signal?: AbortSignal): Promise<ShardInfo[]> {
+  const shards: ShardInfo[] = [];
+  let nextToken: string | undefined;
+  let attempt = 0;
+  do {
+    try {
+      const out = await kinesis.send(
+        new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: streamName }),
+        { abortSignal: signal },
+      );
+      shards.push(...(out.Shards ?? []).map(toShardInfo));
+      nextToken = out.NextToken;
+      attempt = 0;
+    } catch (err) {
+      if (isThrottling(err) && attempt < 50 && !signal?.aborted) {
+        attempt++;
+        await clock.sleep(Math.min(1500, 100 * 2 ** attempt), signal);
+        continue;
+      }
+      throw classifyAwsError(err, `ListShards ${streamName}`);
+    }
+  } while (nextToken);
+  return shards;
+}
+
+function newLease(shard: ShardInfo, checkpoint: ExtendedSequenceNumber, knownParents: ReadonlySet<string>): Lease {
+  return {
+    leaseKey: shard.shardId,
+    leaseCounter: 0,
+    checkpoint,
+    ownerSwitchesSinceCheckpoint: 0,
+    // Only parents that still exist in the stream are recorded, as the Java KCL does.
+    parentShardIds: shard.parentShardIds.filter((p) => knownParents.has(p)),
+    childShardIds: [],
+    hashKeyRange: shard.hashKeyRange,
+  };
+}
+
+/**
+ * Which leases to create (pure). Rules, in order of the shards' starting sequence numbers so parents come first:
+ * - Empty table: LATEST → a lease for every open shard; TRIM_HORIZON / AT_TIMESTAMP → a lease for every root
+ *   (no parent in the stream) at that position, and for every descendant at TRIM_HORIZON.
+ * - A shard whose parents (present in the stream) all have leases gets one at TRIM_HORIZON, so a child never
+ *   skips records its parents did not have; its consumer waits for the parents to finish.
+ * - An open shard with no lease and no leased parent gets one: at the initial position if it is a root, at
+ *   TRIM_HORIZON otherwise (never LATEST below a parent: that would skip records).
+ * - A closed shard with no lease and no leased parent gets none: it finished and its lease was cleaned up.
+ */
+export function computeLeasesToCreate(shards: readonly ShardInfo[], existingLeaseKeys: ReadonlySet<string>, initialPosition: InitialPosition): Lease[] {
+  const inStream = new Set(shards.map((s) => s.shardId));
+  const sorted = [...shards].sort((a, b) => {
+    const x = BigInt(a.startingSequenceNumber);
+    const y = BigInt(b.startingSequenceNumber);
+    return x < y ? -1 : x > y ? 1 : a.shardId.localeCompare(b.shardId);
+  });
+  const leased = new Set(existingLeaseKeys);
+  const created: Lease[] = [];
+  const emptyTable = existingLeaseKeys.size === 0;
+  const initial = sentinel(initialPosition);
+  for (const shard of sorted) {
+    if (leased.has(shard.shardId)) continue;
+    const parents = shard.parentShardIds.filter((p) => inStream.has(p));
+    const open = shard.endingSequenceNumber === undefined;
+    let checkpoint: ExtendedSequenceNumber | undefined;
+    if (emptyTable && initialPosition === 'LATEST') {
+      if (open) checkpoint = initial;
+    } else if (parents.length === 0) {
+      if (emptyTable || open) checkpoint = initial;
+    } else if (parents.every((p) => leased.has(p))) {
+      checkpoint = TRIM_HORIZON;
+    } else if (open) {
+      checkpoint = TRIM_HORIZON;
+    }
+    if (checkpoint) {
+      created.push(newLease(shard, checkpoint, inStream));
+      leased.add(shard.shardId);
+    }
+  }
+  return created;
+}
+
+export interface ShardSyncResult {
+  shardCount: number;
+  leasesCreated: number;
+}
+
+/** One shard sync: list shards, create the missing leases (conditional creates; "already exists" is fine). */
+export async function syncShards(
+  kinesis: KinesisClient,
+  table: LeaseTable,
+  streamName: string,
+  initialPosition: InitialPosition,
+  clock: Clock,
+  signal?: AbortSignal,
+): Promise<ShardSyncResult> {
+  const shards = await listShards(kinesis, streamName, clock, signal);
+  const leases = await table.listLeases();
+  const toCreate = computeLeasesToCreate(shards, new Set(leases.map((l) => l.leaseKey)), initialPosition);
+  let created = 0;
+  for (const lease of toCreate) {
+    if (await table.createLeaseIfNotExists(lease)) created++;
+  }
+  return { shardCount: shards.length, leasesCreated: created };
+}
+
+/**
+ * Creates the leases of a closed shard's children (from the ChildShards of its last GetRecords), starting at
+ * TRIM_HORIZON so nothing written to a child is skipped. A merge child lists both parents.
+ */
+export async function createChildLeases(table: LeaseTable, childShards: readonly { shardId: string; parentShards: readonly string[]; hashKeyRange?: { startingHashKey: string; endingHashKey: string } }[]): Promise<number> {
+  let created = 0;
+  for (const child of childShards) {
+    const lease: Lease = {
+      leaseKey: child.shardId,
+      leaseCounter: 0,
+      checkpoint: TRIM_HORIZON,
+      ownerSwitchesSinceCheckpoint: 0,
+      parentShardIds: [...child.parentShards],
+      childShardIds: [],
+      hashKeyRange: child.hashKeyRange,
+    };
+    if (await table.createLeaseIfNotExists(lease)) created++;
+  }
+  return created;
+}

@@ -1,0 +1,267 @@
+/**
+ * The Worker wires the parts together for one application on one stream: it ensures the lease table, runs
+ * shard sync, the lease coordinator and one ShardConsumer per held lease, and owns every timer, loop and
+ * the stop signal. It is the only place that knows all the parts; none of them knows the worker.
+ */
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDynamoDBClient, createKinesisClient } from '../aws/clients.js';
+import { sleepUnlessAborted, systemClock, type Clock } from '../common/clock.js';
+import { KclError, InvalidStateException } from '../common/errors.js';
+import { KclEvents, toError } from '../common/events.js';
+import { createLogger, type Logger } from '../common/logger.js';
+import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
+import type { KclConfig, KclConfigInput } from '../config/config.js';
+import { buildConfig } from '../config/load.js';
+import { LeaseCoordinator } from '../leases/coordinator.js';
+import { LeaseTable } from '../leases/lease-table.js';
+import { ShardConsumer } from '../lifecycle/shard-consumer.js';
+import type { ConsumerState } from '../lifecycle/states.js';
+import type { RecordProcessorFactory } from '../processor/types.js';
+import { PollingRecordsSource } from '../retrieval/polling.js';
+import { createChildLeases, syncShards } from '../shards/shard-sync.js';
+
+export interface WorkerOptions {
+  /** A full config, or the fields to override on top of the defaults (streamName and applicationName required). */
+  config: KclConfig | KclConfigInput;
+  processorFactory: RecordProcessorFactory;
+  /** Clients to use instead of ones built from the config (endpoints, region, credentials). */
+  kinesis?: KinesisClient;
+  dynamodb?: DynamoDBClient;
+  logger?: Logger;
+  clock?: Clock;
+  /** Upper bound on a graceful shutdown before leases are left to expire. Default 30 s. */
+  shutdownTimeoutMillis?: number;
+}
+
+export interface ShardProgress {
+  shardId: string;
+  state: ConsumerState;
+  recordsDelivered: number;
+  checkpoint: ExtendedSequenceNumber;
+  millisBehindLatest: number;
+}
+
+export class Worker {
+  readonly config: KclConfig;
+  readonly events = new KclEvents();
+  readonly kinesis: KinesisClient;
+  readonly dynamodb: DynamoDBClient;
+  readonly leaseTable: LeaseTable;
+  readonly leases: LeaseCoordinator;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly consumers = new Map<string, ShardConsumer>();
+  private readonly consumerRuns = new Map<string, Promise<void>>();
+  private readonly controller = new AbortController();
+  private readonly tasks: Promise<void>[] = [];
+  private readonly ownsClients: boolean;
+  private started: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private shuttingDown = false;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.config = buildConfig(options.config);
+    this.clock = options.clock ?? systemClock;
+    this.logger = (options.logger ?? createLogger()).child({ workerId: this.config.workerId });
+    const clientOptions = {
+      region: this.config.regionName,
+      kinesisEndpoint: this.config.kinesisEndpoint,
+      dynamoDBEndpoint: this.config.dynamoDBEndpoint,
+      credentials: this.config.awsCredentialsProvider,
+    };
+    this.ownsClients = !options.kinesis && !options.dynamodb;
+    this.kinesis = options.kinesis ?? createKinesisClient(clientOptions);
+    this.dynamodb = options.dynamodb ?? createDynamoDBClient(clientOptions);
+    this.leaseTable = new LeaseTable(this.dynamodb, this.config.tableName, this.clock);
+    this.leases = new LeaseCoordinator(
+      this.leaseTable,
+      {
+        workerId: this.config.workerId,
+        failoverTimeMillis: this.config.failoverTimeMillis,
+        epsilonMillis: this.config.epsilonMillis,
+        maxLeasesForWorker: this.config.maxLeasesForWorker,
+        maxLeasesToStealAtOneTime: this.config.maxLeasesToStealAtOneTime,
+      },
+      this.clock,
+      this.events,
+      this.logger,
+    );
+    this.events.on('lease.acquired', ({ leaseKey }) => this.startConsumer(leaseKey));
+    this.events.on('lease.lost', ({ leaseKey }) => this.consumers.get(leaseKey)?.leaseLost());
+    this.events.on('worker.error', ({ error, shardId, where }) => {
+      if (where !== 'processRecords' && where !== 'initialize') this.logger.error({ err: error, shardId, where }, 'worker error');
+    });
+  }
+
+  get workerId(): string {
+    return this.config.workerId;
+  }
+
+  /**
+   * Creates the lease table if needed, runs the first shard sync and starts the loops. Resolves once the worker
+   * is running; rejects with a clear error if the stream or table cannot be used.
+   */
+  start(): Promise<void> {
+    this.started ??= this.doStart();
+    return this.started;
+  }
+
+  private async doStart(): Promise<void> {
+    const signal = this.controller.signal;
+    this.logger.info({ stream: this.config.streamName, table: this.config.tableName }, 'worker starting');
+    await this.leaseTable.createTableIfNotExists(signal);
+    await this.retryInitial(() => this.syncShardsOnce(), 'initial shard sync');
+    this.tasks.push(
+      this.leases.run(signal).catch((err: unknown) => this.events.emit('worker.error', { error: toError(err), where: 'lease coordinator' })),
+      this.shardSyncLoop(signal),
+    );
+    this.events.emit('worker.started', { workerId: this.workerId });
+  }
+
+  /** Retries retriable failures during start-up (up to 20 times, 1 s apart, as the Java scheduler does). */
+  private async retryInitial<T>(fn: () => Promise<T>, what: string): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const e = toError(err);
+        if (e instanceof InvalidStateException && /ListShards/.test(e.message)) {
+          throw new InvalidStateException(`stream "${this.config.streamName}" not found (${e.message})`, { cause: err });
+        }
+        if (!(e instanceof KclError && e.retriable) || attempt >= 20 || this.controller.signal.aborted) throw e;
+        this.logger.warn({ attempt, err: e.message }, `${what} failed; retrying`);
+        await this.clock.sleep(1000, this.controller.signal);
+      }
+    }
+  }
+
+  private async syncShardsOnce(): Promise<void> {
+    const result = await syncShards(this.kinesis, this.leaseTable, this.config.streamName, this.config.initialPositionInStream, this.clock, this.controller.signal);
+    this.events.emit('shards.synced', result);
+    if (result.leasesCreated > 0) this.leases.requestTake();
+  }
+
+  private async shardSyncLoop(signal: AbortSignal): Promise<void> {
+    while (await sleepUnlessAborted(this.clock, this.config.shardSyncIntervalMillis, signal)) {
+      if (this.shuttingDown) return;
+      try {
+        await this.syncShardsOnce();
+      } catch (err) {
+        if (!signal.aborted) this.events.emit('worker.error', { error: toError(err), where: 'shard sync' });
+      }
+    }
+  }
+
+  private startConsumer(leaseKey: string): void {
+    const held = this.leases.getHeld(leaseKey);
+    if (!held || this.shuttingDown) return;
+    const previous = this.consumerRuns.get(leaseKey) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const current = this.leases.getHeld(leaseKey);
+      if (!current || current.concurrencyToken !== held.concurrencyToken || this.shuttingDown) {
+        if (current && this.shuttingDown) await this.leases.release(leaseKey);
+        return;
+      }
+      const consumer = new ShardConsumer({
+        lease: current.lease,
+        concurrencyToken: current.concurrencyToken,
+        processor: this.options.processorFactory(leaseKey),
+        createSource: (start) =>
+          new PollingRecordsSource(
+            this.kinesis,
+            {
+              streamName: this.config.streamName,
+              shardId: leaseKey,
+              start,
+              initialTimestamp: this.config.initialPositionTimestamp,
+              maxRecords: this.config.maxRecords,
+              idleTimeBetweenReadsMillis: this.config.idleTimeBetweenReadsInMillis,
+              maxPendingBatches: this.config.maxPendingProcessRecordsInput,
+            },
+            this.clock,
+            this.logger.child({ shardId: leaseKey }),
+          ),
+        leases: {
+          isHeld: (key, token) => this.leases.isHeld(key, token),
+          getLease: (key) => this.leaseTable.getLease(key),
+          checkpoint: (key, token, value, children) => this.leases.checkpoint(key, token, value, children),
+        },
+        onShardEnd: async (_shardId, children) => {
+          await createChildLeases(this.leaseTable, children);
+        },
+        options: {
+          callProcessRecordsEvenForEmptyRecordList: this.config.callProcessRecordsEvenForEmptyRecordList,
+          parentShardPollIntervalMillis: this.config.parentShardPollIntervalMillis,
+          taskBackoffTimeMillis: this.config.taskBackoffTimeMillis,
+        },
+        clock: this.clock,
+        events: this.events,
+        logger: this.logger.child({ shardId: leaseKey }),
+      });
+      this.consumers.set(leaseKey, consumer);
+      this.logger.info({ shardId: leaseKey, checkpoint: current.lease.checkpoint.sequenceNumber }, 'processing shard');
+      try {
+        const reason = await consumer.run();
+        if (reason !== 'LEASE_LOST') {
+          // Hand the lease back at once (REQUESTED), or give up a finished shard (SHARD_END).
+          await this.leases.release(leaseKey);
+          if (reason === 'SHARD_END') this.leases.requestTake();
+        }
+      } catch (err) {
+        this.events.emit('worker.error', { error: toError(err), shardId: leaseKey, where: 'shard consumer' });
+        this.leases.drop(leaseKey, 'expired');
+      } finally {
+        if (this.consumers.get(leaseKey) === consumer) this.consumers.delete(leaseKey);
+      }
+    });
+    const settled = run.catch((err: unknown) => this.events.emit('worker.error', { error: toError(err), shardId: leaseKey, where: 'shard consumer' }));
+    this.consumerRuns.set(leaseKey, settled);
+    void settled.finally(() => {
+      if (this.consumerRuns.get(leaseKey) === settled) this.consumerRuns.delete(leaseKey);
+    });
+  }
+
+  /** Per-shard progress of the leases this worker holds. */
+  progress(): ShardProgress[] {
+    return [...this.consumers.values()]
+      .map((c) => ({ shardId: c.shardId, state: c.state, recordsDelivered: c.delivered, checkpoint: c.lastCheckpoint, millisBehindLatest: c.millisBehindLatest }))
+      .sort((a, b) => a.shardId.localeCompare(b.shardId));
+  }
+
+  /**
+   * Graceful shutdown: no new leases; every processor gets shutdownRequested (and may checkpoint); every lease
+   * is released so another worker can take it at once; then all loops stop. Idempotent.
+   */
+  shutdown(): Promise<void> {
+    this.stopping ??= this.doShutdown();
+    return this.stopping;
+  }
+
+  private async doShutdown(): Promise<void> {
+    this.shuttingDown = true;
+    this.logger.info('worker shutting down');
+    this.leases.stopTaking();
+    await this.started?.catch(() => undefined);
+    for (const consumer of this.consumers.values()) consumer.requestShutdown();
+    const timeout = this.options.shutdownTimeoutMillis ?? 30_000;
+    const deadline = new AbortController();
+    const all = Promise.all([...this.consumerRuns.values()]);
+    const finished = await Promise.race([
+      all.then(() => true),
+      sleepUnlessAborted(this.clock, timeout, deadline.signal).then(() => false),
+    ]);
+    deadline.abort();
+    if (!finished) this.logger.warn({ timeoutMillis: timeout }, 'processors did not finish shutting down in time; their leases will expire');
+    // Leases whose consumer never started (acquired during shutdown) are released too.
+    await Promise.all(this.leases.heldLeases().map((h) => (this.consumers.has(h.lease.leaseKey) ? undefined : this.leases.release(h.lease.leaseKey))));
+    this.controller.abort();
+    await Promise.all(this.tasks);
+    if (this.ownsClients) {
+      this.kinesis.destroy();
+      this.dynamodb.destroy();
+    }
+    this.events.emit('worker.stopped', { workerId: this.workerId });
+    this.logger.info('worker stopped');
+  }
+}
