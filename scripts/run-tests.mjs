@@ -102,6 +102,11 @@ try {
       `(dynalite ${s.dynamodb} ms, kinesis-local ${s.kinesis} ms): kinesis ${stack.kinesisEndpoint}, dynamodb ${stack.dynamodbEndpoint}\n`,
   );
 } catch (err) {
+  if (startup.signal.aborted) {
+    // startLocalStack stopped whatever it had started before rejecting.
+    process.stderr.write('run-tests: interrupted while starting the local stack\n');
+    process.exit(130);
+  }
   process.stderr.write(`run-tests: could not start the local stack: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 }

@@ -102,7 +102,9 @@ function readLogicalLine(text: string, cursor: { pos: number; lineNumber: number
     if (!continues) return logical + segment;
     // Java drops the continuation backslash even at end of input, where there is nothing to join.
     logical += segment.slice(0, -1);
-    if (cursor.pos >= text.length) return logical;
+    // Java checks for end of input right after the first terminator character, so an empty logical line at the
+    // very end is an entry "" = "" when the final `\` is followed by nothing, LF or CR, but not by CRLF.
+    if (end + 1 >= text.length) return logical;
     if (logical === '') return undefined;
     cursor.pos = skipBlanks(text, cursor.pos);
     // A blank continuation line ends the logical line: the next pass reads an empty segment and stops.

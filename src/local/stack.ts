@@ -313,18 +313,20 @@ async function startKinesisLocalOnce(requestedPort: number | undefined, logger: 
   const capture = (stream: NodeJS.ReadableStream | null, name: string) => {
     if (!stream) return;
     let partial = '';
+    const keep = (line: string) => {
+      const text = line.trimEnd();
+      if (!text) return;
+      recent.push(text);
+      if (recent.length > OUTPUT_LINES_KEPT) recent.shift();
+      log.debug({ stream: name }, text);
+    };
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
       const lines = (partial + chunk).split('\n');
       partial = lines.pop() ?? '';
-      for (const line of lines) {
-        const text = line.trimEnd();
-        if (!text) continue;
-        recent.push(text);
-        if (recent.length > OUTPUT_LINES_KEPT) recent.shift();
-        log.debug({ stream: name }, text);
-      }
+      lines.forEach(keep);
     });
+    stream.on('end', () => keep(partial));
   };
   capture(child.stdout, 'stdout');
   capture(child.stderr, 'stderr');
@@ -335,6 +337,11 @@ async function startKinesisLocalOnce(requestedPort: number | undefined, logger: 
   const exited = new Promise<ChildExit>((resolve) => {
     child.once('exit', (code, sig) => resolve({ code, signal: sig }));
     child.once('error', (error) => resolve({ code: null, signal: null, error }));
+  });
+  // 'close' comes after 'exit' once its stdout/stderr are drained: the moment its last words can be quoted.
+  const outputDrained = new Promise<void>((resolve) => {
+    child.once('close', () => resolve());
+    child.once('error', () => resolve());
   });
   // Safety net: if this process exits without stop(), the child must not outlive it.
   const killOnExit = () => {
@@ -378,8 +385,7 @@ async function startKinesisLocalOnce(requestedPort: number | undefined, logger: 
     for (;;) {
       signal.throwIfAborted();
       if (childExit) {
-        // Let the last output chunks arrive before quoting them.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await within(outputDrained, 1_000);
         const output = recent.join('\n');
         const portRace = /EADDRINUSE|Address already in use/.test(output);
         throw new ChildStartError(
