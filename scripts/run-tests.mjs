@@ -121,6 +121,8 @@ const env = {
   ...process.env,
   KCL_TEST_KINESIS_ENDPOINT: stack.kinesisEndpoint,
   KCL_TEST_DYNAMODB_ENDPOINT: stack.dynamodbEndpoint,
+  // The SDK's notice about its future Node 22 requirement would be printed by every test file.
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 const nodeArgs = ['--test', '--test-reporter=spec', '--test-concurrency=2', ...passThrough, ...files];
 testChild = spawn(process.execPath, nodeArgs, { cwd: root, env, stdio: 'inherit' });

@@ -9,6 +9,9 @@ import { registerProduce } from './commands/produce.js';
 import { registerStatus } from './commands/status.js';
 import { registerDemo } from './commands/demo.js';
 
+// The SDK's notice about its future Node 22 requirement is not actionable for someone running a demo.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const program = new Command();
 program
   .name('kcl')

@@ -28,7 +28,7 @@ export function createLogger(options: { pretty?: boolean; level?: string } = {})
       { level },
       pino.transport({
         target: 'pino-pretty',
-        options: { destination: 2, colorize: process.stderr.isTTY, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' },
+        options: { destination: 2, colorize: process.stderr.isTTY, ignore: 'pid,hostname,workerId', translateTime: 'HH:MM:ss.l', singleLine: true },
       }),
     );
   }

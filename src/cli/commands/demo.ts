@@ -4,7 +4,7 @@
  * shuts everything down gracefully: processors checkpoint, leases are released, emulators stop.
  */
 import { Command, Option } from 'commander';
-import { createKinesisClient } from '../../aws/clients.js';
+import { createDynamoDBClient, createKinesisClient } from '../../aws/clients.js';
 import { createLogger } from '../../common/logger.js';
 import { formatSequenceNumber } from '../../checkpoint/sequence.js';
 import { startLocalStack } from '../../local/stack.js';
@@ -60,7 +60,9 @@ async function runDemo(opts: DemoOptions): Promise<void> {
   const stack = await startLocalStack({ kinesisPort: opts.kinesisPort, dynamodbPort: opts.dynamodbPort, streams: [{ name: opts.stream, shards: opts.shards }], logger });
   out(`[${time()}] kinesis ${stack.kinesisEndpoint}  dynamodb ${stack.dynamodbEndpoint}  stream "${opts.stream}" with ${opts.shards} shards (${stack.startupMillis.total} ms)`);
 
+  // The demo owns the clients (the worker only borrows them), so it can read the lease table after shutdown.
   const kinesis = createKinesisClient({ kinesisEndpoint: stack.kinesisEndpoint });
+  const dynamodb = createDynamoDBClient({ dynamoDBEndpoint: stack.dynamodbEndpoint });
   let produced = 0;
   const producer = produceRecords(kinesis, {
     stream: opts.stream,
@@ -85,6 +87,8 @@ async function runDemo(opts: DemoOptions): Promise<void> {
       processors.set(shardId, p);
       return p;
     },
+    kinesis,
+    dynamodb,
     logger,
   });
   let firstRecordAt: number | undefined;
@@ -123,8 +127,13 @@ async function runDemo(opts: DemoOptions): Promise<void> {
     stopSignal.abort();
     await producer;
     await worker.shutdown();
-    printProgress();
+    const consumed = [...processors.values()].reduce((n, p) => n + p.records, 0);
+    out(`[${time()}] produced ${produced}  consumed ${consumed}; final checkpoints in lease table "${opts.application}":`);
+    for (const lease of (await worker.leaseTable.listLeases()).sort((a, b) => a.leaseKey.localeCompare(b.leaseKey))) {
+      out(`  ${lease.leaseKey}  owner ${lease.leaseOwner ?? '(released)'}  checkpoint ${formatSequenceNumber(lease.checkpoint)}`);
+    }
     kinesis.destroy();
+    dynamodb.destroy();
     await stack.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
