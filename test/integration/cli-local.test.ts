@@ -5,71 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { createKinesisClient } from '../../src/aws/clients.js';
-
-const execFileAsync = promisify(execFile);
-const mainJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
-
-/** The CLI must not think it runs inside the test runner, nor pick up endpoints from the developer's shell. */
-function cliEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.NODE_TEST_CONTEXT;
-  delete env.KCL_KINESIS_ENDPOINT;
-  delete env.KCL_DYNAMODB_ENDPOINT;
-  return env;
-}
-
-function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
-
-/** Rejects after `ms` with `what` in the message; the timer is cleared when `promise` settles first. */
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Children of `pid` whose command line mentions kinesis-local, from /proc (Linux); undefined without /proc. */
-function kinesisLocalChildrenOf(pid: number): number[] | undefined {
-  if (!fs.existsSync('/proc/self/status')) return undefined;
-  const found: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const ppid = /^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1];
-      if (Number(ppid) === pid && fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('kinesis-local')) found.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return found;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
+import { cliEnv, execFileAsync, exitOf, isAlive, kinesisLocalChildrenOf, mainJs, withTimeout } from '../helpers/cli.js';
 
 test('kcl local prints its endpoints and ready, serves kcl produce, and exits 0 on SIGINT leaving nothing', { timeout: 120_000 }, async () => {
   const local = spawn(process.execPath, [mainJs, 'local', '--stream', 't1:2'], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
