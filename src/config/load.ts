@@ -89,6 +89,10 @@ function fail(key: string, shown: string, problem: string, expected: string): ne
   throw new ConfigError(`${key}: ${shown} ${problem}; expected ${expected}`, key);
 }
 
+function missing(key: string, expected: string): never {
+  throw new ConfigError(`${key}: missing; expected ${expected}`, key);
+}
+
 /** Validates one number against its rule; `shown` lets the properties path quote the text from the file. */
 function checkNumber(key: NumericField, value: unknown, shown = show(value)): number {
   const rule = NUMBER_RULES[key];
@@ -124,6 +128,7 @@ function checkEpsilon(epsilonMillis: number, failoverTimeMillis: number): void {
 }
 
 function checkNonBlank(key: string, value: unknown, what: string): string {
+  if (value === undefined) missing(key, what);
   if (typeof value !== 'string') fail(key, show(value), 'is not a string', what);
   if (value.trim() === '') fail(key, show(value), 'is blank', what);
   return value;
@@ -135,8 +140,8 @@ function checkBoolean(key: string, value: unknown): boolean {
 }
 
 /** DynamoDB's table-name rules, checked here so a bad name fails at startup rather than at CreateTable. */
-function checkTableName(key: string, value: unknown): string {
-  const what = '3 to 255 characters from a-z, A-Z, 0-9, "_", "-" and "." (a DynamoDB table name)';
+function checkTableName(key: string, value: unknown, hint = ''): string {
+  const what = `3 to 255 characters from a-z, A-Z, 0-9, "_", "-" and "." (a DynamoDB table name${hint})`;
   const name = checkNonBlank(key, value, what);
   if (!/^[A-Za-z0-9_.-]{3,255}$/.test(name)) fail(key, show(name), 'is not a valid lease table name', what);
   return name;
@@ -182,7 +187,7 @@ function checkInitialPosition(input: KclConfigInput): Pick<KclConfig, 'initialPo
     fail('initialPositionTimestamp', show(timestamp), 'is not a valid Date', 'a valid Date');
   }
   if (position === 'AT_TIMESTAMP' && timestamp === undefined) {
-    fail('initialPositionTimestamp', 'undefined', 'is missing', 'a Date when initialPositionInStream is AT_TIMESTAMP');
+    missing('initialPositionTimestamp', 'a Date when initialPositionInStream is AT_TIMESTAMP');
   }
   return timestamp === undefined
     ? { initialPositionInStream: position }
@@ -197,7 +202,18 @@ function resolveWorkerId(value: string | undefined): string {
 function resolveTableName(input: KclConfigInput, applicationName: string): string {
   if (input.tableName !== undefined) return checkTableName('tableName', input.tableName);
   // The table is named after the application, so the application name must also be a valid table name.
-  return checkTableName('applicationName', applicationName);
+  return checkTableName('applicationName', applicationName, '; the lease table is named after applicationName unless tableName is set');
+}
+
+type DefaultedNumber = Exclude<NumericField, 'timeoutInSeconds' | 'shutdownGraceMillis'>;
+type BooleanField = 'callProcessRecordsEvenForEmptyRecordList' | 'cleanupLeasesUponShardCompletion' | 'validateSequenceNumberBeforeCheckpointing';
+
+function numberOrDefault(input: KclConfigInput, key: DefaultedNumber): number {
+  return checkNumber(key, input[key] ?? DEFAULTS[key]);
+}
+
+function booleanOrDefault(input: KclConfigInput, key: BooleanField): boolean {
+  return checkBoolean(key, input[key] ?? DEFAULTS[key]);
 }
 
 /**
@@ -208,7 +224,7 @@ function resolveTableName(input: KclConfigInput, applicationName: string): strin
 export function buildConfig(input: KclConfigInput): KclConfig {
   const streamName = checkNonBlank('streamName', input.streamName, 'a Kinesis stream name');
   const applicationName = checkNonBlank('applicationName', input.applicationName, 'a non-empty application name');
-  const failoverTimeMillis = checkNumber('failoverTimeMillis', input.failoverTimeMillis ?? DEFAULTS.failoverTimeMillis);
+  const failoverTimeMillis = numberOrDefault(input, 'failoverTimeMillis');
   const epsilonMillis = input.epsilonMillis ?? DEFAULTS.epsilonMillis;
   checkEpsilon(epsilonMillis, failoverTimeMillis);
   const config: KclConfig = {
@@ -219,41 +235,20 @@ export function buildConfig(input: KclConfigInput): KclConfig {
     ...checkInitialPosition(input),
     failoverTimeMillis,
     epsilonMillis,
-    shardSyncIntervalMillis: checkNumber('shardSyncIntervalMillis', input.shardSyncIntervalMillis ?? DEFAULTS.shardSyncIntervalMillis),
-    maxRecords: checkNumber('maxRecords', input.maxRecords ?? DEFAULTS.maxRecords),
-    idleTimeBetweenReadsInMillis: checkNumber(
-      'idleTimeBetweenReadsInMillis',
-      input.idleTimeBetweenReadsInMillis ?? DEFAULTS.idleTimeBetweenReadsInMillis,
-    ),
-    callProcessRecordsEvenForEmptyRecordList: checkBoolean(
-      'callProcessRecordsEvenForEmptyRecordList',
-      input.callProcessRecordsEvenForEmptyRecordList ?? DEFAULTS.callProcessRecordsEvenForEmptyRecordList,
-    ),
-    parentShardPollIntervalMillis: checkNumber(
-      'parentShardPollIntervalMillis',
-      input.parentShardPollIntervalMillis ?? DEFAULTS.parentShardPollIntervalMillis,
-    ),
-    cleanupLeasesUponShardCompletion: checkBoolean(
-      'cleanupLeasesUponShardCompletion',
-      input.cleanupLeasesUponShardCompletion ?? DEFAULTS.cleanupLeasesUponShardCompletion,
-    ),
-    taskBackoffTimeMillis: checkNumber('taskBackoffTimeMillis', input.taskBackoffTimeMillis ?? DEFAULTS.taskBackoffTimeMillis),
-    maxLeasesForWorker: checkNumber('maxLeasesForWorker', input.maxLeasesForWorker ?? DEFAULTS.maxLeasesForWorker),
-    maxLeasesToStealAtOneTime: checkNumber(
-      'maxLeasesToStealAtOneTime',
-      input.maxLeasesToStealAtOneTime ?? DEFAULTS.maxLeasesToStealAtOneTime,
-    ),
-    maxPendingProcessRecordsInput: checkNumber(
-      'maxPendingProcessRecordsInput',
-      input.maxPendingProcessRecordsInput ?? DEFAULTS.maxPendingProcessRecordsInput,
-    ),
-    metricsBufferTimeMillis: checkNumber('metricsBufferTimeMillis', input.metricsBufferTimeMillis ?? DEFAULTS.metricsBufferTimeMillis),
-    metricsMaxQueueSize: checkNumber('metricsMaxQueueSize', input.metricsMaxQueueSize ?? DEFAULTS.metricsMaxQueueSize),
-    validateSequenceNumberBeforeCheckpointing: checkBoolean(
-      'validateSequenceNumberBeforeCheckpointing',
-      input.validateSequenceNumberBeforeCheckpointing ?? DEFAULTS.validateSequenceNumberBeforeCheckpointing,
-    ),
-    maxActiveThreads: checkNumber('maxActiveThreads', input.maxActiveThreads ?? DEFAULTS.maxActiveThreads),
+    shardSyncIntervalMillis: numberOrDefault(input, 'shardSyncIntervalMillis'),
+    maxRecords: numberOrDefault(input, 'maxRecords'),
+    idleTimeBetweenReadsInMillis: numberOrDefault(input, 'idleTimeBetweenReadsInMillis'),
+    callProcessRecordsEvenForEmptyRecordList: booleanOrDefault(input, 'callProcessRecordsEvenForEmptyRecordList'),
+    parentShardPollIntervalMillis: numberOrDefault(input, 'parentShardPollIntervalMillis'),
+    cleanupLeasesUponShardCompletion: booleanOrDefault(input, 'cleanupLeasesUponShardCompletion'),
+    taskBackoffTimeMillis: numberOrDefault(input, 'taskBackoffTimeMillis'),
+    maxLeasesForWorker: numberOrDefault(input, 'maxLeasesForWorker'),
+    maxLeasesToStealAtOneTime: numberOrDefault(input, 'maxLeasesToStealAtOneTime'),
+    maxPendingProcessRecordsInput: numberOrDefault(input, 'maxPendingProcessRecordsInput'),
+    metricsBufferTimeMillis: numberOrDefault(input, 'metricsBufferTimeMillis'),
+    metricsMaxQueueSize: numberOrDefault(input, 'metricsMaxQueueSize'),
+    validateSequenceNumberBeforeCheckpointing: booleanOrDefault(input, 'validateSequenceNumberBeforeCheckpointing'),
+    maxActiveThreads: numberOrDefault(input, 'maxActiveThreads'),
     awsCredentialsProvider: checkNonBlank(
       'awsCredentialsProvider',
       input.awsCredentialsProvider ?? DEFAULTS.awsCredentialsProvider,
@@ -391,7 +386,7 @@ const BOOLEAN_KEYS = [
   'callProcessRecordsEvenForEmptyRecordList',
   'cleanupLeasesUponShardCompletion',
   'validateSequenceNumberBeforeCheckpointing',
-] as const satisfies readonly (keyof KclConfig)[];
+] as const satisfies readonly BooleanField[];
 
 /** Keys read through their own logic below rather than through the type tables. */
 const SPECIAL_KEYS = [
@@ -424,10 +419,11 @@ const SUGGESTIONS: readonly string[] = [...ACTED_ON_KEYS.filter((k) => k !== CRE
 // Value conversion
 // ---------------------------------------------------------------------------------------------------------------
 
-const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = {
-  true: true, yes: true, y: true, on: true, '1': true,
-  false: false, no: false, n: false, off: false, '0': false,
-};
+// Pairs rather than an object literal so messages list them in this order (objects put '1' and '0' first).
+const BOOLEAN_WORDS: ReadonlyMap<string, boolean> = new Map([
+  ['true', true], ['false', false], ['yes', true], ['no', false], ['y', true], ['n', false],
+  ['on', true], ['off', false], ['1', true], ['0', false],
+]);
 
 const NUMBER_PATTERN = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -443,9 +439,9 @@ function parseNumberProperty(key: NumericField, raw: string): number {
 }
 
 function parseBooleanProperty(key: string, raw: string): boolean {
-  const value = BOOLEAN_WORDS[raw.toLowerCase()];
+  const value = BOOLEAN_WORDS.get(raw.toLowerCase());
   if (value === undefined) {
-    fail(key, show(raw), 'is not a boolean', `one of ${Object.keys(BOOLEAN_WORDS).join(', ')} (case-insensitive)`);
+    fail(key, show(raw), 'is not a boolean', `one of ${[...BOOLEAN_WORDS.keys()].join(', ')} (case-insensitive)`);
   }
   return value;
 }
@@ -631,11 +627,9 @@ function readInitialPosition(values: Values, warn: (message: string) => void): P
     return { initialPositionInStream: 'AT_TIMESTAMP', initialPositionTimestamp: timestamp };
   }
   if (position === 'AT_TIMESTAMP') {
-    fail(
+    missing(
       'initialPositionInStreamExtended',
-      'missing',
-      'while initialPositionInStream is "AT_TIMESTAMP"',
-      'initialPositionInStreamExtended = <epoch seconds> (or remove AT_TIMESTAMP)',
+      'epoch seconds because initialPositionInStream is "AT_TIMESTAMP" (or choose LATEST / TRIM_HORIZON)',
     );
   }
   return position === undefined ? {} : { initialPositionInStream: position };
@@ -656,10 +650,10 @@ function readTimestamp(values: Values, warn: (message: string) => void): Date | 
 function requireKeys(config: Partial<KclConfig>): KclConfigInput {
   const { streamName, applicationName } = config;
   if (streamName === undefined) {
-    fail('streamName', 'missing', 'from the properties', 'streamName (or streamArn) to name the stream to consume');
+    missing('streamName', 'streamName (or streamArn) in the properties, naming the stream to consume');
   }
   if (applicationName === undefined) {
-    fail('applicationName', 'missing', 'from the properties', 'applicationName (it also names the lease table)');
+    missing('applicationName', 'applicationName in the properties (it also names the lease table)');
   }
   return { ...config, streamName, applicationName };
 }

@@ -170,4 +170,29 @@ describe('single worker, whole stream', { skip: env ? false : SKIP_REASON }, () 
     assert.ok(item.leaseCounter?.N && /^\d+$/.test(item.leaseCounter.N) && Number(item.leaseCounter.N) >= 3, 'counter raised by take, checkpoint and release');
     assert.equal(compareSequenceNumbers({ sequenceNumber: last, subSequenceNumber: 0 }, { sequenceNumber: item.checkpoint!.S!, subSequenceNumber: 0 }), 0);
   });
+
+  test('a lease taken by another worker is noticed at the next renewal: leaseLost, and the shard is no longer processed', async () => {
+    const e = env!;
+    const stream = await createTestStream(e, 'stolen', 1);
+    const app = uniqueName('app');
+    await produceRecords(e.kinesis, { stream, count: 10 });
+    const recorder = new Recorder();
+    const worker = new Worker({ config: workerConfig(e, stream, app), processorFactory: recorder.factory, logger: silentLogger });
+    await worker.start();
+    try {
+      await waitFor('10 records', () => recorder.deliveries.length >= 10);
+      const table = new LeaseTable(e.dynamodb, app, systemClock);
+      const lease = (await table.getLease('shardId-000000000000'))!;
+      assert.ok(await table.takeLease(lease, 'thief'));
+      const lost = Date.now();
+      await waitFor('leaseLost', () => recorder.callsFor('shardId-000000000000').includes('leaseLost'), 10_000);
+      assert.ok(Date.now() - lost <= worker.leases.renewIntervalMillis + 2_000, 'noticed within one renewal interval');
+      await waitFor('consumer gone', () => worker.progress().length === 0);
+      assert.equal(worker.leases.isHeld('shardId-000000000000'), false);
+      assert.equal((await table.getLease('shardId-000000000000'))?.leaseOwner, 'thief', 'the worker did not take it back (it has not expired yet)');
+    } finally {
+      await worker.shutdown();
+    }
+    assert.deepEqual(recorder.callsFor('shardId-000000000000').filter((c) => c !== 'processRecords'), ['initialize', 'leaseLost']);
+  });
 });
