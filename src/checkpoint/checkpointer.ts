@@ -89,7 +89,14 @@ export class RecordProcessorCheckpointer implements Checkpointer {
 
   private async writeIfNeeded(target: ExtendedSequenceNumber): Promise<void> {
     if (this.closedReason) throw new ShutdownException(`cannot checkpoint ${this.shardId}: ${this.closedReason}`);
-    if (compareSequenceNumbers(target, this.last) === 0) return;
+    const order = compareSequenceNumbers(target, this.last);
+    if (order === 0) return;
+    if (order < 0) {
+      // Validated against an older checkpoint while an earlier call was in flight; writing it now would go back.
+      throw new IllegalArgumentException(
+        `checkpoint ${formatSequenceNumber(target)} for ${this.shardId} is behind the last checkpoint ${formatSequenceNumber(this.last)}`,
+      );
+    }
     await this.write(target);
     this.last = target;
   }
