@@ -103,7 +103,16 @@ export class Worker {
    * is running; rejects with a clear error if the stream or table cannot be used.
    */
   start(): Promise<void> {
-    this.started ??= this.doStart();
+    this.started ??= this.doStart().catch((err: unknown) => {
+      // Nothing is running yet: stop what was set up so a failed start leaves no open sockets behind.
+      this.shuttingDown = true;
+      this.controller.abort();
+      if (this.ownsClients) {
+        this.kinesis.destroy();
+        this.dynamodb.destroy();
+      }
+      throw err;
+    });
     return this.started;
   }
 

@@ -181,3 +181,13 @@ describe('a lease table shared with the Java KCL', { skip: env ? false : SKIP_RE
     assert.deepEqual((await table.listLeases()).map((l) => l.leaseKey), [SHARD], 'non-lease items are not listed as leases');
   });
 });
+
+describe('start-up errors', { skip: env ? false : SKIP_REASON }, () => {
+  test('a stream that does not exist is a clear error naming it, and start() leaves nothing running', async () => {
+    const e = env!;
+    const missing = uniqueName('missing');
+    const worker = new Worker({ config: workerConfig(e, missing, uniqueName('app')), processorFactory: new Recorder().factory, logger: silentLogger });
+    await assert.rejects(worker.start(), (err: Error) => err.message.includes(`stream "${missing}" not found`));
+    await worker.shutdown();
+  });
+});
