@@ -35,7 +35,8 @@ export class RecordProcessorCheckpointer implements Checkpointer {
 
   /** Records delivered up to here may be checkpointed. */
   advanceLargestPermitted(value: ExtendedSequenceNumber): void {
-    if (compareSequenceNumbers(value, this.largest) > 0) this.largest = value;
+    // Keep a plain pair: the argument may be a whole record, whose payload must not outlive the batch.
+    if (compareSequenceNumbers(value, this.largest) > 0) this.largest = { sequenceNumber: value.sequenceNumber, subSequenceNumber: value.subSequenceNumber };
   }
 
   /** Called just before `shardEnded`: from now on checkpoint() means SHARD_END. */

@@ -84,12 +84,17 @@ export function decideLeasesToTake(input: TakeInput): TakeDecision {
   const available: Lease[] = [];
   const counts = new Map<string, Lease[]>();
   for (const lease of active) {
-    if (isAvailable(lease, input.observations.get(lease.leaseKey), now, failoverMillis)) {
-      if (!input.held.has(lease.leaseKey)) available.push(lease);
-    } else if (lease.leaseOwner) {
-      const list = counts.get(lease.leaseOwner) ?? [];
+    const held = input.held.has(lease.leaseKey);
+    // A lease the table says is ours but that we do not hold is left from an earlier run with the same worker
+    // id: nobody else renews it, so take it back at once instead of waiting for it to expire (as Java does).
+    const orphanedOwn = lease.leaseOwner === workerId && !held;
+    if (!held && (orphanedOwn || isAvailable(lease, input.observations.get(lease.leaseKey), now, failoverMillis))) {
+      available.push(lease);
+    } else if (held || lease.leaseOwner) {
+      const owner = held ? workerId : (lease.leaseOwner as string);
+      const list = counts.get(owner) ?? [];
       list.push(lease);
-      counts.set(lease.leaseOwner, list);
+      counts.set(owner, list);
     }
   }
   if (!counts.has(workerId)) counts.set(workerId, []);

@@ -171,7 +171,12 @@ export class ShardConsumer {
         batch = await this.source.next(this.stop.signal);
       } catch (err) {
         if (this.reason) return;
-        throw err;
+        // Not expected (the source retries AWS errors itself): end cleanly so the lease is released and
+        // the shard starts again from its checkpoint, rather than leaving the processor without a final call.
+        this.deps.logger.error({ shardId: this.shardId, err: toError(err) }, 'reading records failed; shutting this shard down');
+        this.deps.events.emit('worker.error', { error: toError(err), shardId: this.shardId, where: 'records source' });
+        this.setReason('REQUESTED');
+        return;
       }
       // A lease that expired by our own clock may already be someone else's: hand over nothing more.
       if (!leases.isHeld(this.shardId, concurrencyToken)) {
@@ -231,24 +236,34 @@ export class ShardConsumer {
 
   /**
    * Creates the children's leases, then calls shardEnded until the processor has checkpointed SHARD_END: a
-   * shard's children start only after that, so a processor that forgets gets a clear warning each time
-   * instead of a silent stall. Stops early if the lease is lost or the worker shuts down.
+   * shard's children start only after that, so a processor that forgets (or throws) gets a clear warning each
+   * time and another call after backoff, instead of a silent stall. Stops early if the lease is lost or the
+   * worker shuts down; the next owner then runs shard end again.
    */
   private async shardEnded(): Promise<void> {
     const { processor, events, logger, clock, options, onShardEnd } = this.deps;
     const children = this.childShards.map((c) => c.shardId);
-    if (onShardEnd && this.childShards.length > 0) await onShardEnd(this.shardId, this.childShards);
+    let childLeasesCreated = !onShardEnd || this.childShards.length === 0;
     this.checkpointer.markShardEnd();
     for (let attempt = 1; ; attempt++) {
-      await processor.shardEnded({ shardId: this.shardId, checkpointer: this.checkpointer });
-      if (isShardEnd(this.checkpointer.lastCheckpoint)) break;
-      logger.warn(
-        { shardId: this.shardId, attempt, lastCheckpoint: formatSequenceNumber(this.checkpointer.lastCheckpoint) },
-        `shard ${this.shardId} ended but the processor did not checkpoint SHARD_END; call checkpointer.checkpoint() in shardEnded. ` +
-          'Its child shards will not be processed until it does. Calling shardEnded again after backoff.',
-      );
+      try {
+        if (!childLeasesCreated) {
+          await onShardEnd?.(this.shardId, this.childShards);
+          childLeasesCreated = true;
+        }
+        await processor.shardEnded({ shardId: this.shardId, checkpointer: this.checkpointer });
+        if (isShardEnd(this.checkpointer.lastCheckpoint)) break;
+        logger.warn(
+          { shardId: this.shardId, attempt, lastCheckpoint: formatSequenceNumber(this.checkpointer.lastCheckpoint) },
+          `shard ${this.shardId} ended but the processor did not checkpoint SHARD_END; call checkpointer.checkpoint() in shardEnded. ` +
+            'Its child shards will not be processed until it does. Calling shardEnded again after backoff.',
+        );
+      } catch (err) {
+        const where = childLeasesCreated ? 'shardEnded' : 'creating child leases';
+        logger.error({ shardId: this.shardId, attempt, err: toError(err) }, `${where} failed at shard end; retrying after backoff`);
+        events.emit('worker.error', { error: toError(err), shardId: this.shardId, where });
+      }
       const wait = Math.min(options.taskBackoffTimeMillis * attempt, 30_000);
-      // Shutting down or losing the lease ends the retries: the next owner runs shard end again.
       if (!(await sleepUnlessAborted(clock, wait, this.interrupt.signal))) break;
     }
     events.emit('shard.ended', { shardId: this.shardId, childShardIds: children });

@@ -215,7 +215,8 @@ export class Worker {
         if (reason !== 'LEASE_LOST') {
           // Hand the lease back at once (REQUESTED), or give up a finished shard (SHARD_END).
           await this.leases.release(leaseKey);
-          if (reason === 'SHARD_END') this.leases.requestTake();
+          // A finished shard may have children to take; a consumer that stopped on its own should restart.
+          if (!this.shuttingDown) this.leases.requestTake();
         }
       } catch (err) {
         this.events.emit('worker.error', { error: toError(err), shardId: leaseKey, where: 'shard consumer' });

@@ -191,3 +191,38 @@ describe('start-up errors', { skip: env ? false : SKIP_REASON }, () => {
     await worker.shutdown();
   });
 });
+
+describe('restart with a fixed worker id', { skip: env ? false : SKIP_REASON }, () => {
+  test('leases still owned by this worker id from a crashed run are taken back at once, not after failover', async () => {
+    const e = env!;
+    const stream = await createTestStream(e, 'sameid', 1);
+    const app = uniqueName('app');
+    await produceRecords(e.kinesis, { stream, count: 10 });
+    const table = new LeaseTable(e.dynamodb, app, systemClock);
+    await table.createTableIfNotExists();
+    // What a crashed run leaves: the lease still names this worker id, and its counter was renewed just now.
+    await table.createLeaseIfNotExists({
+      leaseKey: SHARD,
+      leaseOwner: 'fixed-id',
+      leaseCounter: 12,
+      checkpoint: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 },
+      ownerSwitchesSinceCheckpoint: 0,
+      parentShardIds: [],
+      childShardIds: [],
+    });
+    const recorder = new Recorder();
+    // A failover far longer than the test: taking the lease only after expiry would time the test out.
+    const worker = new Worker({
+      config: workerConfig(e, stream, app, { workerId: 'fixed-id', failoverTimeMillis: 120_000 }),
+      processorFactory: recorder.factory,
+      logger: silentLogger,
+    });
+    await worker.start();
+    try {
+      await waitFor('10 records', () => recorder.deliveries.length >= 10, 20_000);
+    } finally {
+      await worker.shutdown();
+    }
+    assert.equal(recorder.deliveries.length, 10);
+  });
+});

@@ -289,6 +289,7 @@ describe('computeLeasesToCreate: ordering and lease shape', () => {
   test('a created lease is unowned, counter 0, sub-sequence 0, no children, with the shard hash range', () => {
     const range = { startingHashKey: '0', endingHashKey: '340282366920938463463374607431768211455' };
     const created = computeLeasesToCreate([{ ...shard('a', 1, undefined), hashKeyRange: range }], new Set(), 'LATEST');
+    assert.equal(created[0]?.leaseOwner, undefined);
     assert.deepEqual(created, [
       {
         leaseKey: 'a',
@@ -300,7 +301,6 @@ describe('computeLeasesToCreate: ordering and lease shape', () => {
         hashKeyRange: range,
       },
     ]);
-    assert.equal(created[0]!.leaseOwner, undefined);
   });
 
   test('the input array is not reordered', () => {

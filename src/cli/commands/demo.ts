@@ -30,7 +30,7 @@ function time(): string {
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('start the local emulators, produce records to a stream and consume them with the sample processor (Ctrl-C to stop)')
+    .description('Start the local emulators, produce records to a stream and consume them with the sample processor (Ctrl-C to stop)')
     .option('--stream <name>', 'stream to create and consume', 'words')
     .option('--shards <n>', 'shards of the stream', positiveInt('--shards'), 4)
     .option('--rate <perSecond>', 'records produced per second', positiveInt('--rate'), 100)

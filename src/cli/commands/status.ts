@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { createDynamoDBClient } from '../../aws/clients.js';
 import { systemClock } from '../../common/clock.js';
+import { InvalidStateException } from '../../common/errors.js';
 import { LeaseTable } from '../../leases/lease-table.js';
 import type { Lease } from '../../leases/lease.js';
 import { addAwsOptions, awsClientOptions, type AwsCliOptions } from '../common.js';
@@ -45,7 +46,7 @@ export function registerStatus(program: Command): void {
   addAwsOptions(
     program
       .command('status')
-      .description('print the lease table of an application: one row per lease with owner, counter, checkpoint and parents')
+      .description('Print the lease table of an application: one row per lease with owner, counter, checkpoint and parents')
       .requiredOption('--application <name>', 'application name (the lease table is named after it)')
       .option('--table <name>', 'lease table name, when it differs from the application name')
       .option('--json', 'print JSON for scripts'),
@@ -53,7 +54,14 @@ export function registerStatus(program: Command): void {
     const dynamodb = createDynamoDBClient(awsClientOptions(opts));
     try {
       const table = new LeaseTable(dynamodb, opts.table ?? opts.application, systemClock);
-      const leases = (await table.listLeases()).sort((a, b) => a.leaseKey.localeCompare(b.leaseKey));
+      const leases = (
+        await table.listLeases().catch((err: unknown) => {
+          if (err instanceof InvalidStateException) {
+            throw new Error(`no lease table named "${table.tableName}": check --application/--table (the first worker creates it)`);
+          }
+          throw err;
+        })
+      ).sort((a, b) => a.leaseKey.localeCompare(b.leaseKey));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ table: table.tableName, leases: leases.map(leaseRow) }, null, 2)}\n`);
       } else {
