@@ -9,23 +9,10 @@ import { RecordProcessorCheckpointer } from '../../src/checkpoint/checkpointer.j
 import { SHARD_END, TRIM_HORIZON, LATEST, type ExtendedSequenceNumber } from '../../src/checkpoint/sequence.js';
 import { IllegalArgumentException, ShutdownException, ThrottlingException } from '../../src/common/errors.js';
 import { flushMicrotasks } from '../../src/common/clock.js';
+import { deferred, type Deferred } from '../helpers/deferred.js';
 
 const esn = (sequenceNumber: string, subSequenceNumber = 0): ExtendedSequenceNumber => ({ sequenceNumber, subSequenceNumber });
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (err: unknown) => void;
-}
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /** A recording write function: by default resolves at once; `failNext` / `hold` change the next call. */
 class FakeWrite {

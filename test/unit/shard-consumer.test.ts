@@ -16,6 +16,7 @@ import type { Lease } from '../../src/leases/lease.js';
 import type { ChildShard, Checkpointer, InitializationInput, ProcessRecordsInput, RecordProcessor, ShardEndedInput, ShutdownRequestedInput, LeaseLostInput } from '../../src/processor/types.js';
 import type { RecordsBatch, RecordsSource } from '../../src/retrieval/polling.js';
 import { createUserRecord } from '../../src/retrieval/records.js';
+import { deferred, type Deferred } from '../helpers/deferred.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Pure parts
@@ -77,20 +78,6 @@ describe('canTransition: the full 5 × 5 table', () => {
 // Fakes
 // ---------------------------------------------------------------------------------------------------------------
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (err: unknown) => void;
-}
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 const SHARD = 'shardId-000000000001';
 const PARENT = 'shardId-000000000000';
