@@ -118,6 +118,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
     }
   };
 
+  let allReleased = false;
   try {
     await worker.start();
     const timer = setInterval(printProgress, opts.progressInterval);
@@ -129,14 +130,20 @@ async function runDemo(opts: DemoOptions): Promise<void> {
     await worker.shutdown();
     const consumed = [...processors.values()].reduce((n, p) => n + p.records, 0);
     out(`[${time()}] produced ${produced}  consumed ${consumed}; final checkpoints in lease table "${opts.application}":`);
-    for (const lease of (await worker.leaseTable.listLeases()).sort((a, b) => a.leaseKey.localeCompare(b.leaseKey))) {
+    const leases = (await worker.leaseTable.listLeases()).sort((a, b) => a.leaseKey.localeCompare(b.leaseKey));
+    for (const lease of leases) {
       out(`  ${lease.leaseKey}  owner ${lease.leaseOwner ?? '(released)'}  checkpoint ${formatSequenceNumber(lease.checkpoint)}`);
     }
+    allReleased = leases.every((l) => l.leaseOwner === undefined);
     kinesis.destroy();
     dynamodb.destroy();
     await stack.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  out(`[${time()}] stopped cleanly: every lease checkpointed and released, emulators stopped`);
+  out(
+    allReleased
+      ? `[${time()}] stopped cleanly: every lease checkpointed and released, emulators stopped`
+      : `[${time()}] stopped; some leases were not released (see the log above), emulators stopped`,
+  );
 }
