@@ -194,7 +194,11 @@ export class PollingRecordsSource implements RecordsSource {
           return;
         }
         failures++;
-        if (name === 'ExpiredIteratorException' || name === 'InvalidArgumentException' || failures >= 3) {
+        if (isThrottling(err)) {
+          // The iterator is still good: wait and retry it.
+          this.stats.throttled++;
+          if (failures % 5 === 0) this.logger.warn({ shardId, consecutive: failures }, 'GetRecords throttled repeatedly; backing off');
+        } else if (name === 'ExpiredIteratorException' || name === 'InvalidArgumentException' || failures >= 3) {
           if (name === 'ExpiredIteratorException') this.stats.expiredIterators++;
           else this.stats.errors++;
           this.logger.info({ shardId, error: name, lastReceived: this.lastReceived }, 'getting a fresh shard iterator');
@@ -202,9 +206,6 @@ export class PollingRecordsSource implements RecordsSource {
           if (fresh === undefined) return;
           iterator = fresh;
           if (name === 'ExpiredIteratorException') failures = 0;
-        } else if (isThrottling(err)) {
-          this.stats.throttled++;
-          if (failures % 5 === 0) this.logger.warn({ shardId, consecutive: failures }, 'GetRecords throttled repeatedly; backing off');
         } else {
           this.stats.errors++;
           this.logger.warn({ shardId, err: classifyAwsError(err, 'GetRecords').message }, 'GetRecords failed; retrying');

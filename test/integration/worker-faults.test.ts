@@ -56,6 +56,7 @@ describe('retrieval faults', { skip: env ? false : SKIP_REASON }, () => {
       150,
     );
     assert.equal(handler.injected.length, 3);
+    assert.equal(handler.calls.get('GetShardIterator'), 1, 'a throttled iterator is retried, not replaced');
     const ids = recorder.ids();
     assert.equal(ids.length, 150);
     assert.equal(new Set(ids).size, 150);
