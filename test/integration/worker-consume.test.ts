@@ -186,7 +186,7 @@ describe('single worker, whole stream', { skip: env ? false : SKIP_REASON }, () 
       assert.ok(await table.takeLease(lease, 'thief'));
       const lost = Date.now();
       await waitFor('leaseLost', () => recorder.callsFor('shardId-000000000000').includes('leaseLost'), 10_000);
-      assert.ok(Date.now() - lost <= worker.leases.renewIntervalMillis + 2_000, 'noticed within one renewal interval');
+      assert.ok(Date.now() - lost <= worker.leases.renewIntervalMillis + 4_000, 'noticed at a renewal, well before the lease could expire');
       await waitFor('consumer gone', () => worker.progress().length === 0);
       assert.equal(worker.leases.isHeld('shardId-000000000000'), false);
       assert.equal((await table.getLease('shardId-000000000000'))?.leaseOwner, 'thief', 'the worker did not take it back (it has not expired yet)');
