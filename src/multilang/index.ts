@@ -1,0 +1,17 @@
+/**
+ * Public surface of multilang/: the message types, the codec, and the child-side runner for TypeScript
+ * processors. The daemon side will be added here as well; the core never imports this module.
+ */
+export type * from './messages.js';
+export {
+  encodeDaemonMessage,
+  encodeChildMessage,
+  recordToMessage,
+  decodeChildLine,
+  decodeDaemonLine,
+  LineSplitter,
+  type ChildLine,
+  type DaemonLine,
+} from './codec.js';
+export { JsonNumber, parseLosslessJson, type JsonValue, type JsonObject } from './json.js';
+export { runChildProcessor, checkpointError, type ChildRunnerOptions } from './child-runner.js';
