@@ -8,6 +8,7 @@ import { registerLocal } from './commands/local.js';
 import { registerProduce } from './commands/produce.js';
 import { registerStatus } from './commands/status.js';
 import { registerDemo } from './commands/demo.js';
+import { registerMultiLang } from './commands/multilang.js';
 
 // The SDK's notice about its future Node 22 requirement is not actionable for someone running a demo.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -22,6 +23,7 @@ registerLocal(program);
 registerProduce(program);
 registerStatus(program);
 registerDemo(program);
+registerMultiLang(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`kcl: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -44,3 +44,14 @@ export class KinesisClientLibDependencyException extends KclError {
 
 /** The Java KCL throws `IllegalArgumentException`; this keeps that name for processors matching on it. */
 export class IllegalArgumentException extends KclError {}
+
+/**
+ * Thrown by a record processor that can no longer serve its shard (for instance its child process died or
+ * stopped answering). The worker discards that processor and, after a backoff, starts a fresh one for the
+ * same lease from the last checkpoint; the other shards are not affected.
+ */
+export class ProcessorFailedException extends KclError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { retriable: true, cause: options.cause });
+  }
+}

@@ -5,6 +5,7 @@
  * on promptly even while the shard is idle.
  */
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
+import { ProcessorFailedException } from '../common/errors.js';
 import { toError, type KclEvents } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
 import { RecordProcessorCheckpointer } from '../checkpoint/checkpointer.js';
@@ -54,6 +55,8 @@ export class ShardConsumer {
   private childShards: readonly ChildShard[] = [];
   /** Records handed to the processor so far. */
   delivered = 0;
+  /** The processor threw ProcessorFailedException: it is discarded and no further call reaches it. */
+  private failedProcessor = false;
   millisBehindLatest = 0;
 
   constructor(private readonly deps: ShardConsumerDeps) {
@@ -73,6 +76,18 @@ export class ShardConsumer {
   }
   get lastCheckpoint(): ExtendedSequenceNumber {
     return this.checkpointer.lastCheckpoint;
+  }
+  /** True when the consumer ended because its processor failed; the worker then starts a fresh one. */
+  get processorFailed(): boolean {
+    return this.failedProcessor;
+  }
+
+  /** A dead processor gets no more calls; the consumer ends so the worker can replace it. */
+  private processorDied(err: unknown, where: string): void {
+    this.failedProcessor = true;
+    this.deps.logger.error({ shardId: this.shardId, err: toError(err), where }, 'record processor failed; it will be replaced');
+    this.deps.events.emit('worker.error', { error: toError(err), shardId: this.shardId, where });
+    this.setReason('REQUESTED');
   }
 
   /** Starts the consumer once; resolves with the reason it shut down for. */
@@ -150,6 +165,10 @@ export class ShardConsumer {
         events.emit('processor.initialized', { shardId: this.shardId, checkpoint: lease.checkpoint });
         return true;
       } catch (err) {
+        if (err instanceof ProcessorFailedException) {
+          this.processorDied(err, 'initialize');
+          return false;
+        }
         logger.error({ shardId: this.shardId, err: toError(err) }, 'initialize failed; retrying after backoff');
         events.emit('worker.error', { error: toError(err), shardId: this.shardId, where: 'initialize' });
         if (!(await sleepUnlessAborted(clock, options.taskBackoffTimeMillis, this.stop.signal))) return false;
@@ -207,6 +226,11 @@ export class ShardConsumer {
         childShards: batch.childShards,
       });
     } catch (err) {
+      if (err instanceof ProcessorFailedException) {
+        // Not skipped: the replacement processor resumes from the last checkpoint, before this batch.
+        this.processorDied(err, 'processRecords');
+        return;
+      }
       // As in the Java KCL, the batch is skipped, not redelivered; a later checkpoint() covers it.
       logger.error({ shardId: this.shardId, err: toError(err), records: batch.records.length, firstSequenceNumber: batch.records[0]?.sequenceNumber }, 'processRecords threw; the batch is skipped');
       events.emit('worker.error', { error: toError(err), shardId: this.shardId, where: 'processRecords' });
@@ -218,6 +242,10 @@ export class ShardConsumer {
   private async shutdown(reason: ShutdownReason): Promise<void> {
     const { processor, events, logger } = this.deps;
     const input = { shardId: this.shardId, checkpointer: this.checkpointer };
+    if (this.failedProcessor) {
+      events.emit('processor.shutdown', { shardId: this.shardId, reason: this.reason ?? reason });
+      return;
+    }
     try {
       if (reason === 'LEASE_LOST') {
         this.checkpointer.close('the lease was lost');
@@ -259,6 +287,10 @@ export class ShardConsumer {
             'Its child shards will not be processed until it does. Calling shardEnded again after backoff.',
         );
       } catch (err) {
+        if (err instanceof ProcessorFailedException) {
+          this.processorDied(err, 'shardEnded');
+          return;
+        }
         const where = childLeasesCreated ? 'shardEnded' : 'creating child leases';
         logger.error({ shardId: this.shardId, attempt, err: toError(err) }, `${where} failed at shard end; retrying after backoff`);
         events.emit('worker.error', { error: toError(err), shardId: this.shardId, where });

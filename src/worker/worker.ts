@@ -17,6 +17,7 @@ import { LeaseCoordinator } from '../leases/coordinator.js';
 import { LeaseTable } from '../leases/lease-table.js';
 import { ShardConsumer } from '../lifecycle/shard-consumer.js';
 import type { ConsumerState } from '../lifecycle/states.js';
+import type { Lease } from '../leases/lease.js';
 import type { RecordProcessorFactory } from '../processor/types.js';
 import { PollingRecordsSource } from '../retrieval/polling.js';
 import { createChildLeases, syncShards } from '../shards/shard-sync.js';
@@ -54,6 +55,8 @@ export class Worker {
   private readonly consumers = new Map<string, ShardConsumer>();
   private readonly consumerRuns = new Map<string, Promise<void>>();
   private readonly controller = new AbortController();
+  /** Aborted when shutdown starts, so a processor restart waiting out its backoff gives up at once. */
+  private readonly stopRestarts = new AbortController();
   private readonly tasks: Promise<void>[] = [];
   private readonly ownsClients: boolean;
   private started: Promise<void> | undefined;
@@ -166,69 +169,90 @@ export class Worker {
     const held = this.leases.getHeld(leaseKey);
     if (!held || this.shuttingDown) return;
     const previous = this.consumerRuns.get(leaseKey) ?? Promise.resolve();
-    const run = previous.then(async () => {
-      const current = this.leases.getHeld(leaseKey);
-      if (!current || current.concurrencyToken !== held.concurrencyToken || this.shuttingDown) {
-        if (current && this.shuttingDown) await this.leases.release(leaseKey);
-        return;
-      }
-      const consumer = new ShardConsumer({
-        lease: current.lease,
-        concurrencyToken: current.concurrencyToken,
-        processor: this.options.processorFactory(leaseKey),
-        createSource: (start) =>
-          new PollingRecordsSource(
-            this.kinesis,
-            {
-              streamName: this.config.streamName,
-              shardId: leaseKey,
-              start,
-              initialTimestamp: this.config.initialPositionTimestamp,
-              maxRecords: this.config.maxRecords,
-              idleTimeBetweenReadsMillis: this.config.idleTimeBetweenReadsInMillis,
-              maxPendingBatches: this.config.maxPendingProcessRecordsInput,
-            },
-            this.clock,
-            this.logger.child({ shardId: leaseKey }),
-          ),
-        leases: {
-          isHeld: (key, token) => this.leases.isHeld(key, token),
-          getLease: (key) => this.leaseTable.getLease(key),
-          checkpoint: (key, token, value, children) => this.leases.checkpoint(key, token, value, children),
-        },
-        onShardEnd: async (_shardId, children) => {
-          await createChildLeases(this.leaseTable, children);
-        },
-        options: {
-          callProcessRecordsEvenForEmptyRecordList: this.config.callProcessRecordsEvenForEmptyRecordList,
-          parentShardPollIntervalMillis: this.config.parentShardPollIntervalMillis,
-          taskBackoffTimeMillis: this.config.taskBackoffTimeMillis,
-        },
-        clock: this.clock,
-        events: this.events,
-        logger: this.logger.child({ shardId: leaseKey }),
-      });
-      this.consumers.set(leaseKey, consumer);
-      this.logger.info({ shardId: leaseKey, checkpoint: current.lease.checkpoint.sequenceNumber }, 'processing shard');
-      try {
-        const reason = await consumer.run();
-        if (reason !== 'LEASE_LOST') {
-          // Hand the lease back at once (REQUESTED), or give up a finished shard (SHARD_END).
-          await this.leases.release(leaseKey);
-          // A finished shard may have children to take; a consumer that stopped on its own should restart.
-          if (!this.shuttingDown) this.leases.requestTake();
-        }
-      } catch (err) {
-        this.events.emit('worker.error', { error: toError(err), shardId: leaseKey, where: 'shard consumer' });
-        this.leases.drop(leaseKey, 'expired');
-      } finally {
-        if (this.consumers.get(leaseKey) === consumer) this.consumers.delete(leaseKey);
-      }
-    });
+    const run = previous.then(() => this.consumeLease(leaseKey, held.concurrencyToken));
     const settled = run.catch((err: unknown) => this.events.emit('worker.error', { error: toError(err), shardId: leaseKey, where: 'shard consumer' }));
     this.consumerRuns.set(leaseKey, settled);
     void settled.finally(() => {
       if (this.consumerRuns.get(leaseKey) === settled) this.consumerRuns.delete(leaseKey);
+    });
+  }
+
+  /**
+   * Runs consumers for one held lease until it ends: released after a shutdown request or at shard end,
+   * nothing more when lost. A processor that failed (ProcessorFailedException) is replaced by a fresh one
+   * from the last checkpoint after a growing backoff, keeping the lease, so one bad shard never stops others.
+   */
+  private async consumeLease(leaseKey: string, concurrencyToken: string): Promise<void> {
+    for (let failures = 0; ; failures++) {
+      const current = this.leases.getHeld(leaseKey);
+      if (!current || current.concurrencyToken !== concurrencyToken || this.shuttingDown) {
+        if (current && this.shuttingDown) await this.leases.release(leaseKey);
+        return;
+      }
+      const consumer = this.createConsumer(leaseKey, current.lease, concurrencyToken);
+      this.consumers.set(leaseKey, consumer);
+      this.logger.info({ shardId: leaseKey, checkpoint: current.lease.checkpoint.sequenceNumber }, 'processing shard');
+      let reason: Awaited<ReturnType<ShardConsumer['run']>>;
+      try {
+        reason = await consumer.run();
+      } catch (err) {
+        this.events.emit('worker.error', { error: toError(err), shardId: leaseKey, where: 'shard consumer' });
+        this.leases.drop(leaseKey, 'expired');
+        return;
+      } finally {
+        if (this.consumers.get(leaseKey) === consumer) this.consumers.delete(leaseKey);
+      }
+      if (reason === 'LEASE_LOST') return;
+      if (consumer.processorFailed && !this.shuttingDown) {
+        const wait = Math.min(this.config.taskBackoffTimeMillis * 2 ** failures, 30_000);
+        this.logger.warn({ shardId: leaseKey, attempt: failures + 1, waitMillis: wait }, 'starting a new record processor for the shard after backoff');
+        await sleepUnlessAborted(this.clock, wait, this.stopRestarts.signal);
+        continue;
+      }
+      // Hand the lease back at once (shutdown requested), or give up a finished shard (SHARD_END).
+      await this.leases.release(leaseKey);
+      // A finished shard may have children to take; a consumer that stopped on its own should restart.
+      if (!this.shuttingDown) this.leases.requestTake();
+      return;
+    }
+  }
+
+  private createConsumer(leaseKey: string, lease: Lease, concurrencyToken: string): ShardConsumer {
+    return new ShardConsumer({
+      lease,
+      concurrencyToken,
+      processor: this.options.processorFactory(leaseKey),
+      createSource: (start) =>
+        new PollingRecordsSource(
+          this.kinesis,
+          {
+            streamName: this.config.streamName,
+            shardId: leaseKey,
+            start,
+            initialTimestamp: this.config.initialPositionTimestamp,
+            maxRecords: this.config.maxRecords,
+            idleTimeBetweenReadsMillis: this.config.idleTimeBetweenReadsInMillis,
+            maxPendingBatches: this.config.maxPendingProcessRecordsInput,
+          },
+          this.clock,
+          this.logger.child({ shardId: leaseKey }),
+        ),
+      leases: {
+        isHeld: (key, token) => this.leases.isHeld(key, token),
+        getLease: (key) => this.leaseTable.getLease(key),
+        checkpoint: (key, token, value, children) => this.leases.checkpoint(key, token, value, children),
+      },
+      onShardEnd: async (_shardId, children) => {
+        await createChildLeases(this.leaseTable, children);
+      },
+      options: {
+        callProcessRecordsEvenForEmptyRecordList: this.config.callProcessRecordsEvenForEmptyRecordList,
+        parentShardPollIntervalMillis: this.config.parentShardPollIntervalMillis,
+        taskBackoffTimeMillis: this.config.taskBackoffTimeMillis,
+      },
+      clock: this.clock,
+      events: this.events,
+      logger: this.logger.child({ shardId: leaseKey }),
     });
   }
 
@@ -250,6 +274,7 @@ export class Worker {
 
   private async doShutdown(): Promise<void> {
     this.shuttingDown = true;
+    this.stopRestarts.abort();
     this.logger.info('worker shutting down');
     this.leases.stopTaking();
     await this.started?.catch(() => undefined);

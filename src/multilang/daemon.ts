@@ -1,0 +1,69 @@
+/**
+ * The MultiLangDaemon: a Worker whose record processors are child processes (one per shard lease) speaking
+ * the multi-language protocol. Reads the same `.properties` keys as the Java daemon.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { ConfigError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import type { KclConfig } from '../config/config.js';
+import { Worker } from '../worker/worker.js';
+import { MultiLangRecordProcessor, splitExecutable } from './daemon-processor.js';
+
+export interface MultiLangDaemonOptions {
+  config: KclConfig;
+  logger: Logger;
+  /** Where children's stderr lines are relayed (default: the daemon's stderr). */
+  childStderr?: Writable;
+}
+
+/** How long a graceful shutdown may take when `shutdownGraceMillis` is not set (Java's default, 0, cuts it short). */
+export const DEFAULT_SHUTDOWN_GRACE_MILLIS = 30_000;
+
+/**
+ * Resolves the executable like execvp: a name with a slash is relative to the working directory, any other
+ * is searched on PATH. Fails with a ConfigError naming the key when it cannot be run, so a typo is reported at
+ * start-up instead of as a crash loop per shard.
+ */
+export function checkExecutable(executableName: string | undefined, cwd = process.cwd(), envPath = process.env.PATH ?? ''): string {
+  if (!executableName || !executableName.trim()) {
+    throw new ConfigError('executableName: missing; expected the command that runs your record processor, e.g. "python3 app.py"', 'executableName');
+  }
+  const [program] = splitExecutable(executableName);
+  if (!program) throw new ConfigError(`executableName: "${executableName}" names no program (it starts with a space?)`, 'executableName');
+  const candidates = program.includes('/') ? [path.resolve(cwd, program)] : envPath.split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, program));
+  for (const candidate of candidates) {
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  throw new ConfigError(
+    program.includes('/')
+      ? `executableName: "${program}" does not exist or is not executable (relative to ${cwd})`
+      : `executableName: "${program}" was not found on PATH`,
+    'executableName',
+  );
+}
+
+export function createMultiLangWorker(options: MultiLangDaemonOptions): Worker {
+  const { config, logger } = options;
+  const executableName = config.executableName ?? '';
+  checkExecutable(executableName);
+  const grace = config.shutdownGraceMillis && config.shutdownGraceMillis > 0 ? config.shutdownGraceMillis : DEFAULT_SHUTDOWN_GRACE_MILLIS;
+  return new Worker({
+    config,
+    logger,
+    shutdownTimeoutMillis: grace,
+    processorFactory: () =>
+      new MultiLangRecordProcessor({
+        executableName,
+        timeoutInSeconds: config.timeoutInSeconds,
+        logger,
+        stderr: options.childStderr,
+      }),
+  });
+}
