@@ -17,6 +17,7 @@ import { silentLogger } from '../src/common/logger.js';
 import { startLocalStack } from '../src/local/stack.js';
 import { produceRecords } from '../src/local/producer.js';
 import { Worker } from '../src/worker/worker.js';
+import { countingProcessor } from './counting-logic.js';
 
 const { values } = parseArgs({
   options: { records: { type: 'string', default: '8000' }, shards: { type: 'string', default: '4' }, 'idle-seconds': { type: 'string', default: '20' } },
@@ -77,18 +78,11 @@ async function main(): Promise<void> {
         initialPositionInStream: 'TRIM_HORIZON',
         idleTimeBetweenReadsInMillis: 200,
       },
-      processorFactory: () => ({
-        initialize: () => undefined,
-        processRecords: async ({ records, checkpointer }) => {
-          for (const r of records) r.json();
-          delivered += records.length;
-          await checkpointer.checkpoint();
+      processorFactory: () =>
+        countingProcessor((n) => {
+          delivered += n;
           if (delivered >= RECORDS) done();
-        },
-        leaseLost: () => undefined,
-        shardEnded: ({ checkpointer }) => checkpointer.checkpoint(),
-        shutdownRequested: ({ checkpointer }) => checkpointer.checkpoint(),
-      }),
+        }),
       kinesis,
       dynamodb,
       logger: silentLogger,

@@ -16,6 +16,8 @@ export interface MultiLangDaemonOptions {
   logger: Logger;
   /** Where children's stderr lines are relayed (default: the daemon's stderr). */
   childStderr?: Writable;
+  /** Children's environment (default: the daemon's own, as the Java daemon does). */
+  childEnv?: NodeJS.ProcessEnv;
 }
 
 /** How long a graceful shutdown may take when `shutdownGraceMillis` is not set (Java's default, 0, cuts it short). */
@@ -64,6 +66,7 @@ export function createMultiLangWorker(options: MultiLangDaemonOptions): Worker {
         timeoutInSeconds: config.timeoutInSeconds,
         logger,
         stderr: options.childStderr,
+        env: options.childEnv,
       }),
   });
 }
