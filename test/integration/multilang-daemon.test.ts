@@ -116,15 +116,22 @@ describe('MultiLangDaemon with unmodified client libraries', { skip: env ? false
 describe('MultiLangDaemon when a child misbehaves', { skip: env ? false : SKIP_REASON }, () => {
   test('a child that crashes mid-batch is reported with its shard and exit code, restarted from the last checkpoint; the other shard is unaffected', async () => {
     const { stream, app } = await setUp('ml-crash', 2, 60);
-    const run = startDaemon(config(stream, app, PYTHON), 'crash-mid-batch');
+    const crashing = 'shardId-000000000001';
+    const run = startDaemon(config(stream, app, PYTHON), 'crash-mid-batch', { KCL_FIXTURE_ONLY_SHARD: crashing });
     const errors: string[] = [];
     run.worker.events.on('worker.error', ({ error, shardId }) => errors.push(`${shardId}: ${error.message}`));
     await run.worker.start();
     await waitFor('all 60 records', () => recordIds(run.events()).size >= 60, 60_000);
     await stopAndCheckNoChildren(run);
-    assert.ok(errors.some((m) => /shardId-\d+: child process for shardId-\d+ failed during processRecords: the child process exited \(exit code 3\)/.test(m)), errors.join('\n'));
+    assert.ok(errors.some((m) => m.startsWith(`${crashing}: child process for ${crashing} failed during processRecords: the child process exited (exit code 3)`)), errors.join('\n'));
     const events = run.events();
-    const inits = events.filter((x) => x.event === 'initialize');
+    const healthy = events.filter((x) => x.shard === 'shardId-000000000000');
+    assert.equal(new Set(healthy.map((x) => x.pid)).size, 1, 'the other shard kept its one child');
+    const healthySeqs = healthy.filter((x) => x.event === 'record').map((x) => x.seq);
+    assert.ok(healthySeqs.length > 0);
+    assert.equal(new Set(healthySeqs).size, healthySeqs.length, 'nothing redelivered on the other shard');
+    assert.ok(!errors.some((m) => m.startsWith('shardId-000000000000')), 'no error on the other shard');
+    const inits = events.filter((x) => x.event === 'initialize' && x.shard === crashing);
     const resumed = inits.filter((x) => x.seq !== 'TRIM_HORIZON');
     assert.ok(resumed.length > 0, 'a replacement child started from a checkpoint');
     for (const init of resumed) {
