@@ -94,7 +94,12 @@ class ChildConnection {
     proc.stdin?.on('error', () => undefined); // EPIPE after the child died; noticed through its exit
     const out = new LineSplitter();
     proc.stdout?.on('data', (chunk: Buffer) => out.push(chunk).forEach((line) => this.onLine(line)));
-    proc.stdout?.once('end', () => out.end().forEach((line) => this.onLine(line)));
+    proc.stdout?.once('end', () => {
+      out.end().forEach((line) => this.onLine(line));
+      // A child that closed its stdout can never answer again, even if it is still running. Stdout usually
+      // closes because the process is exiting: give the exit a moment to be the reason reported.
+      setTimeout(() => this.end('the child closed its stdout'), 200).unref();
+    });
     const err = new LineSplitter();
     const relay = (line: string) => stderr.write(`[${shardId}] ${line}\n`);
     proc.stderr?.on('data', (chunk: Buffer) => err.push(chunk).forEach(relay));

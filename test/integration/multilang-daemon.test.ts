@@ -217,4 +217,31 @@ describe('MultiLangDaemon when a child misbehaves', { skip: env ? false : SKIP_R
     assert.equal(run.events().filter((x) => x.event === 'record' && x.shard !== 'shardId-000000000000').length, 0, 'children wait');
     await stopAndCheckNoChildren(run);
   });
+
+  test('a child that closes its stdout but keeps running is reported, killed and replaced', async () => {
+    const { stream, app } = await setUp('ml-close', 1, 5);
+    const run = startDaemon(config(stream, app, PYTHON), 'close-stdout');
+    const errors: string[] = [];
+    run.worker.events.on('worker.error', ({ error }) => errors.push(error.message));
+    await run.worker.start();
+    await waitFor('a report', () => errors.find((m) => /failed during processRecords: the child closed its stdout \(signal SIGKILL\)/.test(m)));
+    const firstPid = run.events()[0]!.pid;
+    await waitFor('the child killed', () => !isAlive(firstPid));
+    await waitFor('a second child', () => new Set(run.events().map((x) => x.pid)).size >= 2);
+    await stopAndCheckNoChildren(run);
+  });
+
+  test('a sequence number sent as a JSON number beyond 2^53 is checkpointed exactly', async () => {
+    const { stream, app } = await setUp('ml-bignum', 1, 10);
+    const run = startDaemon(config(stream, app, PYTHON), 'checkpoint-numeric');
+    await run.worker.start();
+    await waitFor('10 records', () => recordIds(run.events()).size >= 10);
+    const lastSeq = run.events().filter((x) => x.event === 'record').at(-1)!.seq!;
+    assert.ok(BigInt(lastSeq) > 2n ** 53n);
+    const table = new LeaseTable(env!.dynamodb, app, systemClock);
+    await waitFor('the exact checkpoint', async () => (await table.getLease('shardId-000000000000'))?.checkpoint.sequenceNumber === lastSeq);
+    assert.ok(run.events().some((x) => x.event === 'checkpoint_ok'));
+    assert.ok(!run.events().some((x) => x.event === 'checkpoint_error'));
+    await stopAndCheckNoChildren(run);
+  });
 });
