@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { KclConfig } from '../config/config.js';
@@ -18,6 +20,9 @@ export interface MultiLangDaemonOptions {
   childStderr?: Writable;
   /** Children's environment (default: the daemon's own, as the Java daemon does). */
   childEnv?: NodeJS.ProcessEnv;
+  /** Clients to use instead of ones built from the config. */
+  kinesis?: KinesisClient;
+  dynamodb?: DynamoDBClient;
 }
 
 /** How long a graceful shutdown may take when `shutdownGraceMillis` is not set (Java's default, 0, cuts it short). */
@@ -59,6 +64,8 @@ export function createMultiLangWorker(options: MultiLangDaemonOptions): Worker {
   return new Worker({
     config,
     logger,
+    kinesis: options.kinesis,
+    dynamodb: options.dynamodb,
     shutdownTimeoutMillis: grace,
     processorFactory: () =>
       new MultiLangRecordProcessor({

@@ -10,6 +10,7 @@ import { produceRecords } from '../../src/local/producer.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { Recorder } from '../helpers/recording-processor.js';
 import { createTestStream, SKIP_REASON, testEnv, uniqueName, waitFor, workerConfig } from '../helpers/env.js';
+import { repoRoot } from '../helpers/multilang.js';
 import { cliEnv, execFileAsync, exitOf, isAlive, kinesisLocalChildrenOf, lineWatcher, mainJs, withTimeout } from '../helpers/cli.js';
 
 const env = testEnv();
@@ -36,6 +37,30 @@ test('kcl demo consumes records within seconds and exits 0 on SIGINT after check
     const finalRows = out.lines.filter((l) => /^\s+shardId-\d+\s+owner \(released\)\s+checkpoint \d+$/.test(l));
     assert.equal(finalRows.length, 4, `every shard released with a real checkpoint:\n${out.lines.join('\n')}`);
     for (const pid of kinesisPids) assert.equal(isAlive(pid), false, 'kinesis-local stopped');
+  } finally {
+    if (demo.exitCode === null && demo.signalCode === null) demo.kill('SIGKILL');
+  }
+});
+
+test('kcl demo --properties runs the TypeScript multilang sample, a child per shard, and stops cleanly', { timeout: 120_000 }, async () => {
+  const demo = spawn(process.execPath, [mainJs, 'demo', '--properties', 'samples/multilang/sample.properties', '--progress-interval', '1000'], {
+    cwd: repoRoot,
+    env: { ...cliEnv(), CHECKPOINT_INTERVAL_MS: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  demo.stderr?.setEncoding('utf8');
+  demo.stderr?.on('data', (c: string) => (stderr += c));
+  const exited = exitOf(demo);
+  const out = lineWatcher(demo);
+  try {
+    await out.waitFor(/MultiLangDaemon: "node dist\/samples\/multilang\/sample-processor\.js" per shard/, 60_000);
+    await out.waitFor(/^\s+shardId-000000000003\s+PROCESSING\s+records\s+[1-9]\d*/, 60_000);
+    demo.kill('SIGINT');
+    const { code } = await withTimeout(exited, 30_000, 'demo exit after SIGINT');
+    assert.equal(code, 0, stderr.slice(-3000));
+    assert.ok(out.lines.some((l) => /stopped cleanly/.test(l)), out.lines.join('\n'));
+    assert.match(stderr, /\[shardId-000000000003\] Record \(Partition Key: pk-\d+, Sequence Number: \d+, Subsequence Number: 0, Data Size: \d+\)/, 'child stderr relayed with the shard id');
   } finally {
     if (demo.exitCode === null && demo.signalCode === null) demo.kill('SIGKILL');
   }

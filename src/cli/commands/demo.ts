@@ -12,9 +12,12 @@ import { produceRecords } from '../../local/producer.js';
 import { Worker } from '../../worker/worker.js';
 import { CountingProcessor } from '../../../samples/counting-processor.js';
 import { positiveInt } from '../common.js';
+import { loadPropertiesConfig } from '../../config/load.js';
+import { checkExecutable, createMultiLangWorker } from '../../multilang/daemon.js';
 
 interface DemoOptions {
   stream: string;
+  properties?: string;
   shards: number;
   rate: number;
   application: string;
@@ -31,7 +34,8 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('Start the local emulators, produce records to a stream and consume them with the sample processor (Ctrl-C to stop)')
-    .option('--stream <name>', 'stream to create and consume', 'words')
+    .option('--stream <name>', 'stream to create and consume (with --properties: the file\'s streamName)', 'words')
+    .option('--properties <file>', 'run the MultiLangDaemon with this properties file (its executableName per shard) instead of the in-process sample')
     .option('--shards <n>', 'shards of the stream', positiveInt('--shards'), 4)
     .option('--rate <perSecond>', 'records produced per second', positiveInt('--rate'), 100)
     .option('--application <name>', 'application (lease table) name', 'kcl-demo')
@@ -56,41 +60,50 @@ async function runDemo(opts: DemoOptions): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // With --properties the daemon's file decides the stream and application; the endpoints are the local ones.
+  const fileConfig = opts.properties ? await loadPropertiesConfig(opts.properties, { onWarning: (m) => logger.warn(m) }) : undefined;
+  if (fileConfig) checkExecutable(fileConfig.executableName);
+  const streamName = fileConfig?.streamName ?? opts.stream;
   out(`[${time()}] starting kinesis-local and dynalite on 127.0.0.1...`);
-  const stack = await startLocalStack({ kinesisPort: opts.kinesisPort, dynamodbPort: opts.dynamodbPort, streams: [{ name: opts.stream, shards: opts.shards }], logger });
-  out(`[${time()}] kinesis ${stack.kinesisEndpoint}  dynamodb ${stack.dynamodbEndpoint}  stream "${opts.stream}" with ${opts.shards} shards (${stack.startupMillis.total} ms)`);
+  const stack = await startLocalStack({ kinesisPort: opts.kinesisPort, dynamodbPort: opts.dynamodbPort, streams: [{ name: streamName, shards: opts.shards }], logger });
+  out(`[${time()}] kinesis ${stack.kinesisEndpoint}  dynamodb ${stack.dynamodbEndpoint}  stream "${streamName}" with ${opts.shards} shards (${stack.startupMillis.total} ms)`);
 
   // The demo owns the clients (the worker only borrows them), so it can read the lease table after shutdown.
   const kinesis = createKinesisClient({ kinesisEndpoint: stack.kinesisEndpoint });
   const dynamodb = createDynamoDBClient({ dynamoDBEndpoint: stack.dynamodbEndpoint });
   let produced = 0;
   const producer = produceRecords(kinesis, {
-    stream: opts.stream,
+    stream: streamName,
     count: Infinity,
     ratePerSecond: opts.rate,
     signal: stopSignal.signal,
     onProgress: (n) => (produced = n),
   }).catch((err: unknown) => logger.error({ err }, 'producer failed'));
 
-  const processors = new Map<string, CountingProcessor>();
-  const worker = new Worker({
-    config: {
-      streamName: opts.stream,
-      applicationName: opts.application,
-      kinesisEndpoint: stack.kinesisEndpoint,
-      dynamoDBEndpoint: stack.dynamodbEndpoint,
-      initialPositionInStream: 'TRIM_HORIZON',
-      idleTimeBetweenReadsInMillis: 500,
-    },
-    processorFactory: (shardId) => {
-      const p = new CountingProcessor({ checkpointIntervalMillis: 2_000 });
-      processors.set(shardId, p);
-      return p;
-    },
-    kinesis,
-    dynamodb,
-    logger,
-  });
+  const worker = fileConfig
+    ? createMultiLangWorker({
+        config: { ...fileConfig, kinesisEndpoint: stack.kinesisEndpoint, dynamoDBEndpoint: stack.dynamodbEndpoint },
+        logger,
+        kinesis,
+        dynamodb,
+      })
+    : new Worker({
+        config: {
+          streamName,
+          applicationName: opts.application,
+          kinesisEndpoint: stack.kinesisEndpoint,
+          dynamoDBEndpoint: stack.dynamodbEndpoint,
+          initialPositionInStream: 'TRIM_HORIZON',
+          idleTimeBetweenReadsInMillis: 500,
+        },
+        processorFactory: () => new CountingProcessor({ checkpointIntervalMillis: 2_000 }),
+        kinesis,
+        dynamodb,
+        logger,
+      });
+  if (fileConfig) out(`[${time()}] MultiLangDaemon: "${fileConfig.executableName}" per shard, application "${fileConfig.applicationName}"`);
+  let consumedTotal = 0;
+  worker.events.on('records.delivered', ({ count }) => (consumedTotal += count));
   let firstRecordAt: number | undefined;
   worker.events.on('records.delivered', ({ count }) => {
     if (count > 0 && firstRecordAt === undefined) {
@@ -104,7 +117,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
   let lastAt = Date.now();
   const printProgress = () => {
     const rows = worker.progress();
-    const consumed = [...processors.values()].reduce((n, p) => n + p.records, 0);
+    const consumed = consumedTotal;
     const now = Date.now();
     const rate = ((consumed - lastConsumed) * 1000) / Math.max(1, now - lastAt);
     lastConsumed = consumed;
@@ -128,8 +141,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
     stopSignal.abort();
     await producer;
     await worker.shutdown();
-    const consumed = [...processors.values()].reduce((n, p) => n + p.records, 0);
-    out(`[${time()}] produced ${produced}  consumed ${consumed}; final checkpoints in lease table "${opts.application}":`);
+    out(`[${time()}] produced ${produced}  consumed ${consumedTotal}; final checkpoints in lease table "${worker.config.tableName}":`);
     const leases = (await worker.leaseTable.listLeases()).sort((a, b) => a.leaseKey.localeCompare(b.leaseKey));
     for (const lease of leases) {
       out(`  ${lease.leaseKey}  owner ${lease.leaseOwner ?? '(released)'}  checkpoint ${formatSequenceNumber(lease.checkpoint)}`);
