@@ -210,6 +210,8 @@ export class MultiLangRecordProcessor implements RecordProcessor {
   }
 
   async leaseLost(_input: LeaseLostInput): Promise<void> {
+    // Lost before initialize ran: no child was started and nothing is sent (as in the Java daemon).
+    if (!this.child) return;
     try {
       await this.call({ action: 'leaseLost' }, undefined);
     } finally {
@@ -230,6 +232,7 @@ export class MultiLangRecordProcessor implements RecordProcessor {
    * and its stdin is closed. Failures here are logged, not fatal: the lease is released either way.
    */
   async shutdownRequested(input: ShutdownRequestedInput): Promise<void> {
+    if (!this.child) return;
     try {
       await this.call({ action: 'shutdownRequested' }, input.checkpointer);
       await this.call({ action: 'leaseLost' }, undefined);
