@@ -15,6 +15,7 @@ export interface KclEventMap {
   'lease.acquired': { leaseKey: string; workerId: string; stolenFrom?: string };
   'lease.lost': { leaseKey: string; workerId: string; reason: LeaseLossReason };
   'lease.released': { leaseKey: string; workerId: string };
+  'lease.deleted': { leaseKey: string };
   'processor.initialized': { shardId: string; checkpoint: ExtendedSequenceNumber };
   'records.delivered': { shardId: string; count: number; millisBehindLatest: number; lastSequenceNumber?: string };
   'checkpoint.written': { shardId: string; checkpoint: ExtendedSequenceNumber };

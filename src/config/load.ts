@@ -283,12 +283,11 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
 /**
  * Keys the Java daemon knows that this library accepts without acting on them (listed in the README). Some are
  * parsed and validated into KclConfig for later use (metricsBufferTimeMillis, metricsMaxQueueSize,
- * validateSequenceNumberBeforeCheckpointing, maxActiveThreads, cleanupLeasesUponShardCompletion); the rest are
+ * validateSequenceNumberBeforeCheckpointing, maxActiveThreads); the rest are
  * only recognised, so they do not trigger the unknown-key warning.
  */
 export const ACCEPTED_NOT_ACTED_ON: readonly string[] = [
   // Parsed into KclConfig, not acted on by the core yet.
-  'cleanupLeasesUponShardCompletion',
   'metricsBufferTimeMillis',
   'metricsMaxQueueSize',
   'validateSequenceNumberBeforeCheckpointing',

@@ -21,6 +21,7 @@ import type { Lease } from '../leases/lease.js';
 import type { RecordProcessorFactory } from '../processor/types.js';
 import { PollingRecordsSource } from '../retrieval/polling.js';
 import { createChildLeases, syncShards } from '../shards/shard-sync.js';
+import { leasesToCleanUp } from '../shards/cleanup.js';
 
 export interface WorkerOptions {
   /** A full config, or the fields to override on top of the defaults (streamName and applicationName required). */
@@ -159,9 +160,19 @@ export class Worker {
       if (this.shuttingDown) return;
       try {
         await this.syncShardsOnce();
+        if (this.config.cleanupLeasesUponShardCompletion) await this.cleanUpFinishedLeases();
       } catch (err) {
         if (!signal.aborted) this.events.emit('worker.error', { error: toError(err), where: 'shard sync' });
       }
+    }
+  }
+
+  /** Deletes leases of finished shards whose children have started (see shards/cleanup.ts). */
+  private async cleanUpFinishedLeases(): Promise<void> {
+    for (const leaseKey of leasesToCleanUp(await this.leaseTable.listLeases())) {
+      await this.leaseTable.deleteLease(leaseKey);
+      this.events.emit('lease.deleted', { leaseKey });
+      this.logger.info({ leaseKey }, 'deleted the lease of a finished shard whose children have started');
     }
   }
 

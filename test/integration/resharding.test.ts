@@ -29,7 +29,7 @@ describe('resharding while consuming', { skip: env ? false : SKIP_REASON }, () =
     const app = uniqueName('app');
     const recorder = new Recorder();
     const worker = new Worker({
-      config: workerConfig(e, stream, app, { maxRecords: 25, parentShardPollIntervalMillis: 200, shardSyncIntervalMillis: 2_000 }),
+      config: workerConfig(e, stream, app, { maxRecords: 25, parentShardPollIntervalMillis: 200, shardSyncIntervalMillis: 2_000, cleanupLeasesUponShardCompletion: false }),
       processorFactory: recorder.factory,
       logger: silentLogger,
     });
@@ -80,5 +80,38 @@ describe('resharding while consuming', { skip: env ? false : SKIP_REASON }, () =
       const ended = recorder.calls.findIndex((c) => c.shardId === parent && c.call === 'shardEnded');
       assert.ok(ended >= 0 && ended < firstMerged, `the merge child started only after ${parent} ended`);
     }
+  });
+
+  test('cleanupLeasesUponShardCompletion: a split parent is deleted once its children have checkpointed, and not recreated', { timeout: 90_000 }, async () => {
+    const e = env!;
+    const stream = await createTestStream(e, 'cleanup', 1);
+    const app = uniqueName('app');
+    const recorder = new Recorder({ processRecords: (input) => input.checkpointer.checkpoint() });
+    const worker = new Worker({
+      config: workerConfig(e, stream, app, { parentShardPollIntervalMillis: 200, shardSyncIntervalMillis: 500 }),
+      processorFactory: recorder.factory,
+      logger: silentLogger,
+    });
+    const deleted: string[] = [];
+    worker.events.on('lease.deleted', ({ leaseKey }) => deleted.push(leaseKey));
+    await worker.start();
+    const table = new LeaseTable(e.dynamodb, app, systemClock);
+    try {
+      await produceRecords(e.kinesis, { stream, count: 20 });
+      await waitFor('20 records', () => recorder.deliveries.length >= 20);
+      await e.kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: 'shardId-000000000000', NewStartingHashKey: (2n ** 127n).toString() }));
+      await waitActive(stream);
+      await produceRecords(e.kinesis, { stream, count: 40, partitionKeys: 16 });
+      await waitFor('the parent lease deleted', () => deleted.includes('shardId-000000000000'), 60_000);
+      await waitFor('60 records', () => recorder.deliveries.length >= 60);
+      // Several more shard syncs run: the finished parent must not come back.
+      const syncs = { n: 0 };
+      worker.events.on('shards.synced', () => syncs.n++);
+      await waitFor('two more shard syncs', () => syncs.n >= 2);
+      assert.deepEqual((await table.listLeases()).map((l) => l.leaseKey).sort(), ['shardId-000000000001', 'shardId-000000000002']);
+    } finally {
+      await worker.shutdown();
+    }
+    assert.equal(new Set(recorder.ids()).size, 60);
   });
 });

@@ -333,12 +333,12 @@ describe('keys', () => {
 
   test('ACCEPTED_NOT_ACTED_ON lists the parsed-but-unused keys and the table keys', () => {
     for (const key of ['metricsBufferTimeMillis', 'metricsMaxQueueSize', 'validateSequenceNumberBeforeCheckpointing', 'maxActiveThreads',
-      'cleanupLeasesUponShardCompletion', 'leaseAssignmentIntervalMillis', 'enablePriorityLeaseAssignment', 'initialLeaseTableReadCapacity',
+      'leaseAssignmentIntervalMillis', 'enablePriorityLeaseAssignment', 'initialLeaseTableReadCapacity',
       'maxLeaseRenewalThreads', 'listShardsBackoffTimeInMillis', 'metricsLevel', 'retrievalMode', 'isGracefulLeaseHandoffEnabled',
       'workerMetricsTableName', 'coordinatorStateTags', 'logWarningForTaskAfterMillis', 'AWSCredentialsProviderDynamoDB']) {
       assert.ok(ACCEPTED_NOT_ACTED_ON.includes(key), key);
     }
-    for (const key of ['streamName', 'maxRecords', 'failoverTimeMillis', 'AWSCredentialsProvider']) {
+    for (const key of ['streamName', 'maxRecords', 'failoverTimeMillis', 'AWSCredentialsProvider', 'cleanupLeasesUponShardCompletion']) {
       assert.ok(!ACCEPTED_NOT_ACTED_ON.includes(key), key);
     }
   });
