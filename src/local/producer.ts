@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { systemClock, sleepUnlessAborted } from '../common/clock.js';
+import { aggregateInto } from '../retrieval/kpl.js';
 
 export interface ProduceOptions {
   stream: string;
@@ -23,6 +24,11 @@ export interface ProduceOptions {
   onProgress?: (written: number) => void;
   /** Prefix of every record id; a random one when absent, so runs are distinguishable. */
   runId?: string;
+  /**
+   * Pack up to this many user records into one KPL-aggregated Kinesis record (1 or absent: plain records).
+   * An aggregate holds records of one partition key only, so it lands on the shard that owns all of them.
+   */
+  aggregate?: number;
 }
 
 export interface ProduceResult {
@@ -147,6 +153,8 @@ export async function produceRecords(kinesis: KinesisClient, options: ProduceOpt
     throw new Error(`ratePerSecond must be a positive number, got ${ratePerSecond}`);
   }
   if (count === Infinity && !signal) throw new Error('an unbounded producer (count = Infinity) needs an AbortSignal to stop it');
+  const aggregate = options.aggregate ?? 1;
+  if (!Number.isInteger(aggregate) || aggregate < 1) throw new Error(`aggregate must be a positive integer, got ${aggregate}`);
 
   const runId = options.runId ?? randomUUID().slice(0, 8);
   // With pacing, small batches (about ten per second) keep the flow smooth instead of bursty.
@@ -171,13 +179,36 @@ export async function produceRecords(kinesis: KinesisClient, options: ProduceOpt
       const n = written + i;
       const k = n % partitionKeys;
       const pk = `pk-${k}`;
-      const record: ProducedRecord = { id: `${runId}-${n}`, n, pk, seq: seqByKey[k], ts: Date.now() };
+      const record: ProducedRecord = { id: `${runId}-${n}`, n, pk, seq: seqByKey[k] ?? 0, ts: Date.now() };
       seqByKey[k] = record.seq + 1;
       entries.push({ PartitionKey: pk, Data: Buffer.from(JSON.stringify(record)) });
     }
-    retriedEntries += await putAll(kinesis, stream, entries);
+    retriedEntries += await putAll(kinesis, stream, aggregate > 1 ? aggregateByKey(entries, aggregate) : entries);
     written += size;
     onProgress?.(written);
   }
   return { written, runId, retriedEntries };
+}
+
+/**
+ * Packs plain entries into KPL aggregates of at most `perRecord` user records, one partition key per aggregate
+ * (so it hashes to the shard that owns every record in it). Each key's records keep their order: its
+ * aggregates are emitted in order, and sub-sequence numbers follow the order inside one.
+ */
+export function aggregateByKey(entries: readonly PutRecordsRequestEntry[], perRecord: number): PutRecordsRequestEntry[] {
+  const byKey = new Map<string, PutRecordsRequestEntry[]>();
+  for (const e of entries) {
+    const key = e.PartitionKey ?? '';
+    const list = byKey.get(key) ?? [];
+    list.push(e);
+    byKey.set(key, list);
+  }
+  const out: PutRecordsRequestEntry[] = [];
+  for (const [key, list] of byKey) {
+    for (let i = 0; i < list.length; i += perRecord) {
+      const chunk = list.slice(i, i + perRecord).map((e) => ({ partitionKey: key, data: e.Data ?? new Uint8Array(0) }));
+      for (const data of aggregateInto(chunk)) out.push({ PartitionKey: key, Data: data });
+    }
+  }
+  return out;
 }

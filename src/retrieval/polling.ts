@@ -41,6 +41,8 @@ export interface PollingOptions {
   maxPendingBytes?: number;
   /** Ceiling of the backoff after throttling or errors. */
   maxBackoffMillis?: number;
+  /** The shard's hash range: KPL aggregates with a user record outside it are dropped (after resharding). */
+  hashKeyRange?: { startingHashKey: string; endingHashKey: string };
 }
 
 /** Calls observed, for metrics and tests. */
@@ -157,7 +159,16 @@ export class PollingRecordsSource implements RecordsSource {
         for (const r of out.Records ?? []) {
           bytes += r.Data?.byteLength ?? 0;
           if (r.SequenceNumber) this.lastReceived = r.SequenceNumber;
-          records.push(...toUserRecords(r));
+          const unpacked = toUserRecords(r, this.options.hashKeyRange);
+          if (unpacked.outcome === 'corrupt' || unpacked.outcome === 'out-of-range') {
+            this.logger.warn(
+              { shardId, sequenceNumber: r.SequenceNumber, outcome: unpacked.outcome, reason: unpacked.reason },
+              unpacked.outcome === 'corrupt'
+                ? 'KPL aggregate is corrupt; delivering it unchanged as one record'
+                : 'KPL aggregate has a user record outside this shard\'s hash range; dropping it, as the KCL does',
+            );
+          }
+          records.push(...unpacked.records);
         }
         if (filterUpTo && records.length > 0) {
           const upTo: ExtendedSequenceNumber = filterUpTo;

@@ -1,10 +1,10 @@
 /**
- * Turning Kinesis records into the user records a processor sees. KPL aggregates will be unpacked here
- * (one Kinesis record → many user records with sub-sequence numbers); for now every record is a user record
- * with sub-sequence 0.
+ * Turning Kinesis records into the user records a processor sees: KPL aggregates are unpacked here (one
+ * Kinesis record → many user records with sub-sequence numbers, see kpl.ts).
  */
 import type { _Record } from '@aws-sdk/client-kinesis';
 import type { KinesisClientRecord } from '../processor/types.js';
+import { deaggregate, type DeaggregateResult, type HashKeyRange } from './kpl.js';
 
 class UserRecord implements KinesisClientRecord {
   constructor(
@@ -48,15 +48,20 @@ export function createUserRecord(fields: {
   );
 }
 
-/** User records of one Kinesis record, in sub-sequence order. */
-export function toUserRecords(record: _Record): KinesisClientRecord[] {
-  return [
-    createUserRecord({
+/**
+ * User records of one Kinesis record, in sub-sequence order: a KPL aggregate is unpacked (and dropped whole
+ * when a user record hashes outside the shard after resharding, as the KCL does); anything else is one
+ * record with sub-sequence 0. `outcome`/`reason` let the caller log corrupt and dropped aggregates.
+ */
+export function toUserRecords(record: _Record, hashKeyRange?: HashKeyRange): DeaggregateResult {
+  return deaggregate(
+    {
       data: record.Data ?? new Uint8Array(0),
       partitionKey: record.PartitionKey ?? '',
       sequenceNumber: record.SequenceNumber ?? '0',
       approximateArrivalTimestamp: record.ApproximateArrivalTimestamp,
       encryptionType: record.EncryptionType,
-    }),
-  ];
+    },
+    hashKeyRange,
+  );
 }

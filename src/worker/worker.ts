@@ -244,6 +244,7 @@ export class Worker {
             maxRecords: this.config.maxRecords,
             idleTimeBetweenReadsMillis: this.config.idleTimeBetweenReadsInMillis,
             maxPendingBatches: this.config.maxPendingProcessRecordsInput,
+            hashKeyRange: lease.hashKeyRange,
           },
           this.clock,
           this.logger.child({ shardId: leaseKey }),

@@ -15,6 +15,7 @@ interface ProduceCliOptions extends AwsCliOptions {
   count: number;
   rate?: number;
   partitionKeys: number;
+  aggregate?: number;
 }
 
 const PROGRESS_EVERY_MILLIS = 2_000;
@@ -38,6 +39,9 @@ export function registerProduce(program: Command): void {
       new Option('--partition-keys <k>', 'number of distinct partition keys pk-0..pk-(k-1), used round-robin')
         .argParser(positiveInt('--partition-keys'))
         .default(16),
+    )
+    .addOption(
+      new Option('--aggregate <n>', 'pack up to n records of one partition key into each KPL-aggregated Kinesis record').argParser(positiveInt('--aggregate')),
     );
   addAwsOptions(cmd);
   cmd.addHelpText(
@@ -68,6 +72,7 @@ export function registerProduce(program: Command): void {
         count: opts.count,
         ratePerSecond: opts.rate,
         partitionKeys: opts.partitionKeys,
+        aggregate: opts.aggregate,
         signal: controller.signal,
         onProgress: (written) => {
           const now = performance.now();
