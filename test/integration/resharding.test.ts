@@ -6,7 +6,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DescribeStreamSummaryCommand, MergeShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
+import { DescribeStreamSummaryCommand, MergeShardsCommand, SplitShardCommand, UpdateShardCountCommand } from '@aws-sdk/client-kinesis';
 import { Worker } from '../../src/worker/worker.js';
 import { produceRecords, parseProducedRecord } from '../../src/local/producer.js';
 import { LeaseTable } from '../../src/leases/lease-table.js';
@@ -113,5 +113,38 @@ describe('resharding while consuming', { skip: env ? false : SKIP_REASON }, () =
       await worker.shutdown();
     }
     assert.equal(new Set(recorder.ids()).size, 60);
+  });
+
+  test('UpdateShardCount 2 → 4 while consuming aggregated records: nothing lost, per-key order kept', { timeout: 90_000 }, async () => {
+    const e = env!;
+    const stream = await createTestStream(e, 'scale', 2);
+    const recorder = new Recorder();
+    const worker = new Worker({
+      config: workerConfig(e, stream, uniqueName('app'), { parentShardPollIntervalMillis: 200, shardSyncIntervalMillis: 1_000 }),
+      processorFactory: recorder.factory,
+      logger: silentLogger,
+    });
+    await worker.start();
+    const runs: string[] = [];
+    try {
+      runs.push((await produceRecords(e.kinesis, { stream, count: 200, partitionKeys: 16, aggregate: 5 })).runId);
+      await e.kinesis.send(new UpdateShardCountCommand({ StreamName: stream, TargetShardCount: 4, ScalingType: 'UNIFORM_SCALING' }));
+      await waitActive(stream);
+      runs.push((await produceRecords(e.kinesis, { stream, count: 200, partitionKeys: 16, aggregate: 5 })).runId);
+      await waitFor('400 records', () => recorder.deliveries.length >= 400, 60_000);
+    } finally {
+      await worker.shutdown();
+    }
+    const bodies = recorder.deliveries.map((d) => parseProducedRecord(d.record.data));
+    assert.equal(new Set(bodies.map((b) => b.id)).size, 400);
+    assert.equal(bodies.length, 400);
+    const last = new Map<string, { run: number; seq: number }>();
+    for (const b of bodies) {
+      const run = runs.indexOf(b.id.slice(0, b.id.lastIndexOf('-')));
+      const prev = last.get(b.pk);
+      assert.ok(prev ? run > prev.run || (run === prev.run && b.seq === prev.seq + 1) : b.seq === 0, `key ${b.pk} in order`);
+      last.set(b.pk, { run, seq: b.seq });
+    }
+    assert.ok(new Set(recorder.deliveries.map((d) => d.shardId)).size > 2, 'records came from the new shards too');
   });
 });
