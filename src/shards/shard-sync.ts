@@ -116,6 +116,8 @@ export function computeLeasesToCreate(shards: readonly ShardInfo[], existingLeas
 export interface ShardSyncResult {
   shardCount: number;
   leasesCreated: number;
+  /** The table as scanned before the new leases were created (reused by lease cleanup: one scan, not two). */
+  leasesBefore: Lease[];
 }
 
 /** One shard sync: list shards, create the missing leases (conditional creates; "already exists" is fine). */
@@ -134,7 +136,7 @@ export async function syncShards(
   for (const lease of toCreate) {
     if (await table.createLeaseIfNotExists(lease)) created++;
   }
-  return { shardCount: shards.length, leasesCreated: created };
+  return { shardCount: shards.length, leasesCreated: created, leasesBefore: leases };
 }
 
 /**

@@ -149,18 +149,26 @@ export class Worker {
     }
   }
 
-  private async syncShardsOnce(): Promise<void> {
-    const result = await syncShards(this.kinesis, this.leaseTable, this.config.streamName, this.config.initialPositionInStream, this.clock, this.controller.signal);
-    this.events.emit('shards.synced', result);
-    if (result.leasesCreated > 0) this.leases.requestTake();
+  private async syncShardsOnce(): Promise<Lease[]> {
+    const { shardCount, leasesCreated, leasesBefore } = await syncShards(
+      this.kinesis,
+      this.leaseTable,
+      this.config.streamName,
+      this.config.initialPositionInStream,
+      this.clock,
+      this.controller.signal,
+    );
+    this.events.emit('shards.synced', { shardCount, leasesCreated });
+    if (leasesCreated > 0) this.leases.requestTake();
+    return leasesBefore;
   }
 
   private async shardSyncLoop(signal: AbortSignal): Promise<void> {
     while (await sleepUnlessAborted(this.clock, this.config.shardSyncIntervalMillis, signal)) {
       if (this.shuttingDown) return;
       try {
-        await this.syncShardsOnce();
-        if (this.config.cleanupLeasesUponShardCompletion) await this.cleanUpFinishedLeases();
+        const leases = await this.syncShardsOnce();
+        if (this.config.cleanupLeasesUponShardCompletion) await this.cleanUpFinishedLeases(leases);
       } catch (err) {
         if (!signal.aborted) this.events.emit('worker.error', { error: toError(err), where: 'shard sync' });
       }
@@ -168,8 +176,8 @@ export class Worker {
   }
 
   /** Deletes leases of finished shards whose children have started (see shards/cleanup.ts). */
-  private async cleanUpFinishedLeases(): Promise<void> {
-    for (const leaseKey of leasesToCleanUp(await this.leaseTable.listLeases())) {
+  private async cleanUpFinishedLeases(leases: readonly Lease[]): Promise<void> {
+    for (const leaseKey of leasesToCleanUp(leases)) {
       await this.leaseTable.deleteLease(leaseKey);
       this.events.emit('lease.deleted', { leaseKey });
       this.logger.info({ leaseKey }, 'deleted the lease of a finished shard whose children have started');
