@@ -14,6 +14,9 @@ const THROTTLING = new Set([
   'TooManyRequestsException',
 ]);
 
+/** Socket-level failures: the endpoint is wrong, down or unreachable. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 export function awsErrorName(err: unknown): string | undefined {
   if (err && typeof err === 'object' && 'name' in err && typeof (err as { name: unknown }).name === 'string') {
     return (err as { name: string }).name;
@@ -35,6 +38,10 @@ export function classifyAwsError(err: unknown, what: string): KclError {
   if (err instanceof KclError) return err;
   const name = awsErrorName(err) ?? 'Error';
   const detail = err instanceof Error ? err.message : String(err);
+  const code = err && typeof err === 'object' && 'code' in err ? (err as { code: unknown }).code : undefined;
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) {
+    return new KinesisClientLibDependencyException(`${what}: cannot reach the service (${detail}); check the endpoint and that it is running`, { cause: err });
+  }
   if (isThrottling(err)) return new ThrottlingException(`${what}: throttled (${name}: ${detail})`, { cause: err });
   if (name === 'ResourceNotFoundException') return new InvalidStateException(`${what}: ${name}: ${detail}`, { cause: err });
   return new KinesisClientLibDependencyException(`${what}: ${name}: ${detail}`, { cause: err });

@@ -28,7 +28,7 @@ export type KclEventName = keyof KclEventMap;
 /** A typed facade over EventEmitter. A listener that throws is reported, never breaks the worker. */
 export class KclEvents {
   private readonly emitter = new EventEmitter();
-  constructor() {
+  constructor(private readonly onListenerError: (err: Error, event: KclEventName) => void = () => undefined) {
     this.emitter.setMaxListeners(100);
   }
   on<K extends KclEventName>(name: K, listener: (event: KclEventMap[K]) => void): () => void {
@@ -43,7 +43,7 @@ export class KclEvents {
       try {
         (listener as (e: KclEventMap[K]) => void)(event);
       } catch (err) {
-        if (name !== 'worker.error') this.emit('worker.error', { error: toError(err), where: `listener of ${name}` });
+        this.onListenerError(toError(err), name);
       }
     }
   }

@@ -3,6 +3,7 @@
  * with pino's `(object, message)` call shape. Credentials are never passed to it.
  */
 import pino from 'pino';
+import pretty from 'pino-pretty';
 
 type LogFn = {
   (obj: Record<string, unknown>, msg?: string): void;
@@ -24,13 +25,9 @@ export interface Logger {
 export function createLogger(options: { pretty?: boolean; level?: string } = {}): Logger {
   const level = options.level ?? process.env.KCL_LOG_LEVEL ?? 'info';
   if (options.pretty) {
-    return pino(
-      { level },
-      pino.transport({
-        target: 'pino-pretty',
-        options: { destination: 2, colorize: process.stderr.isTTY, ignore: 'pid,hostname,workerId', translateTime: 'HH:MM:ss.l', singleLine: true },
-      }),
-    );
+    // In this thread and synchronous (not a transport worker), so log lines and the command's own output
+    // appear in the order they happened, and nothing is lost when the process exits.
+    return pino({ level }, pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, ignore: 'pid,hostname,workerId', translateTime: 'HH:MM:ss.l', singleLine: true }));
   }
   return pino({ level }, pino.destination({ dest: 2, sync: false }));
 }

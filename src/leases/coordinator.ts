@@ -12,7 +12,7 @@ import type { KclEvents } from '../common/events.js';
 import { toError } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
 import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
-import { decideLeasesToTake, expiresAt, observe, shuffleWith, type Observations } from './decisions.js';
+import { decideLeasesToTake, expiresAt, observe, shuffleWith, type LeaseObservation } from './decisions.js';
 import type { Lease } from './lease.js';
 import type { LeaseTable } from './lease-table.js';
 
@@ -45,7 +45,7 @@ interface HeldEntry {
 
 export class LeaseCoordinator {
   private readonly held = new Map<string, HeldEntry>();
-  private observations: Observations = new Map();
+  private observations = new Map<string, LeaseObservation>();
   private readonly shuffle: <T>(items: readonly T[]) => T[];
   private takeWake: (() => void) | undefined;
   private takingStopped = false;
@@ -156,7 +156,9 @@ export class LeaseCoordinator {
       try {
         nextIn = await this.takeOnce();
       } catch (err) {
-        this.events.emit('worker.error', { error: toError(err), where: 'lease taker' });
+        const error = toError(err);
+        this.logger.error({ err: error }, 'lease taker failed; trying again next cycle');
+        this.events.emit('worker.error', { error, where: 'lease taker' });
       }
       if (this.takingStopped) return;
       const wake = new AbortController();
@@ -214,7 +216,7 @@ export class LeaseCoordinator {
       if (!taken) return false; // someone else moved it first
       const token = randomUUID();
       this.held.set(lease.leaseKey, { lease: taken, concurrencyToken: token, lastRenewedAt: sentAt, queue: Promise.resolve() });
-      this.observations = new Map(this.observations).set(lease.leaseKey, { counter: taken.leaseCounter, lastChangeAt: sentAt });
+      this.observations.set(lease.leaseKey, { counter: taken.leaseCounter, lastChangeAt: sentAt });
       this.events.emit('lease.acquired', {
         leaseKey: lease.leaseKey,
         workerId: this.workerId,

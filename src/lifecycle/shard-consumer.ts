@@ -82,11 +82,17 @@ export class ShardConsumer {
     return this.failedProcessor;
   }
 
+  /** Every error of this consumer is logged once, with the shard id, and emitted as `worker.error`. */
+  private report(err: unknown, where: string, message: string, details: Record<string, unknown> = {}): void {
+    const error = toError(err);
+    this.deps.logger.error({ shardId: this.shardId, where, err: error, ...details }, message);
+    this.deps.events.emit('worker.error', { error, shardId: this.shardId, where });
+  }
+
   /** A dead processor gets no more calls; the consumer ends so the worker can replace it. */
   private processorDied(err: unknown, where: string): void {
     this.failedProcessor = true;
-    this.deps.logger.error({ shardId: this.shardId, err: toError(err), where }, 'record processor failed; it will be replaced');
-    this.deps.events.emit('worker.error', { error: toError(err), shardId: this.shardId, where });
+    this.report(err, where, 'record processor failed; it will be replaced');
     this.setReason('REQUESTED');
   }
 
@@ -156,7 +162,7 @@ export class ShardConsumer {
 
   /** Calls initialize, retrying after the task backoff if it throws; false if told to stop first. */
   private async initialize(): Promise<boolean> {
-    const { lease, processor, events, logger, clock, options } = this.deps;
+    const { lease, processor, events, clock, options } = this.deps;
     this.transition('INITIALIZING');
     for (;;) {
       if (this.reason) return false;
@@ -169,8 +175,7 @@ export class ShardConsumer {
           this.processorDied(err, 'initialize');
           return false;
         }
-        logger.error({ shardId: this.shardId, err: toError(err) }, 'initialize failed; retrying after backoff');
-        events.emit('worker.error', { error: toError(err), shardId: this.shardId, where: 'initialize' });
+        this.report(err, 'initialize', 'initialize failed; retrying after backoff');
         if (!(await sleepUnlessAborted(clock, options.taskBackoffTimeMillis, this.stop.signal))) return false;
       }
     }
@@ -192,8 +197,7 @@ export class ShardConsumer {
         if (this.reason) return;
         // Not expected (the source retries AWS errors itself): end cleanly so the lease is released and
         // the shard starts again from its checkpoint, rather than leaving the processor without a final call.
-        this.deps.logger.error({ shardId: this.shardId, err: toError(err) }, 'reading records failed; shutting this shard down');
-        this.deps.events.emit('worker.error', { error: toError(err), shardId: this.shardId, where: 'records source' });
+        this.report(err, 'records source', 'reading records failed; shutting this shard down');
         this.setReason('REQUESTED');
         return;
       }
@@ -211,7 +215,7 @@ export class ShardConsumer {
   }
 
   private async deliver(batch: RecordsBatch): Promise<void> {
-    const { processor, events, logger, options } = this.deps;
+    const { processor, events, options } = this.deps;
     this.millisBehindLatest = batch.millisBehindLatest;
     const last = batch.records[batch.records.length - 1];
     if (last) this.checkpointer.advanceLargestPermitted(last);
@@ -232,15 +236,17 @@ export class ShardConsumer {
         return;
       }
       // As in the Java KCL, the batch is skipped, not redelivered; a later checkpoint() covers it.
-      logger.error({ shardId: this.shardId, err: toError(err), records: batch.records.length, firstSequenceNumber: batch.records[0]?.sequenceNumber }, 'processRecords threw; the batch is skipped');
-      events.emit('worker.error', { error: toError(err), shardId: this.shardId, where: 'processRecords' });
+      this.report(err, 'processRecords', 'processRecords threw; the batch is skipped', {
+        records: batch.records.length,
+        firstSequenceNumber: batch.records[0]?.sequenceNumber,
+      });
     }
     this.delivered += batch.records.length;
     events.emit('records.delivered', { shardId: this.shardId, count: batch.records.length, millisBehindLatest: batch.millisBehindLatest, lastSequenceNumber: last?.sequenceNumber });
   }
 
   private async shutdown(reason: ShutdownReason): Promise<void> {
-    const { processor, events, logger } = this.deps;
+    const { processor, events } = this.deps;
     const input = { shardId: this.shardId, checkpointer: this.checkpointer };
     if (this.failedProcessor) {
       events.emit('processor.shutdown', { shardId: this.shardId, reason: this.reason ?? reason });
@@ -256,8 +262,7 @@ export class ShardConsumer {
         await processor.shutdownRequested(input);
       }
     } catch (err) {
-      logger.error({ shardId: this.shardId, reason, err: toError(err) }, 'record processor failed during shutdown');
-      events.emit('worker.error', { error: toError(err), shardId: this.shardId, where: reason });
+      this.report(err, reason, 'record processor failed during shutdown');
     }
     events.emit('processor.shutdown', { shardId: this.shardId, reason: this.reason ?? reason });
   }
@@ -292,11 +297,10 @@ export class ShardConsumer {
           return;
         }
         const where = childLeasesCreated ? 'shardEnded' : 'creating child leases';
-        logger.error({ shardId: this.shardId, attempt, err: toError(err) }, `${where} failed at shard end; retrying after backoff`);
-        events.emit('worker.error', { error: toError(err), shardId: this.shardId, where });
+        this.report(err, where, `${where} failed at shard end; retrying after backoff`, { attempt });
       }
       const wait = Math.min(options.taskBackoffTimeMillis * attempt, 30_000);
-      if (!(await sleepUnlessAborted(clock, wait, this.interrupt.signal))) break;
+      if (!(await sleepUnlessAborted(clock, wait, this.interrupt.signal))) return;
     }
     events.emit('shard.ended', { shardId: this.shardId, childShardIds: children });
   }

@@ -22,6 +22,7 @@ import { createKinesisClient, LOCAL_REGION } from '../aws/clients.js';
 import { systemClock } from '../common/clock.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { ensureStream } from './streams.js';
+import { killOnProcessExit, terminate, whenExited, within, type ChildExit } from '../common/child-process.js';
 
 export interface LocalStackOptions {
   /** Plain-HTTP port for kinesis-local; a free one is picked when absent. */
@@ -179,19 +180,6 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Resolves true if `promise` settled within `ms`, false otherwise. */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const, () => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // dynalite (in-process)
 
@@ -232,12 +220,6 @@ async function startDynalite(port: number | undefined, logger: Logger): Promise<
 
 // ---------------------------------------------------------------------------------------------------------------
 // kinesis-local (child process)
-
-interface ChildExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  error?: Error;
-}
 
 interface RunningKinesis {
   child: ChildProcess;
@@ -334,22 +316,15 @@ async function startKinesisLocalOnce(requestedPort: number | undefined, logger: 
 
   let healthy = false;
   let stopping = false;
-  const exited = new Promise<ChildExit>((resolve) => {
-    child.once('exit', (code, sig) => resolve({ code, signal: sig }));
-    child.once('error', (error) => resolve({ code: null, signal: null, error }));
-  });
+  const exited = whenExited(child);
   // 'close' comes after 'exit' once its stdout/stderr are drained: the moment its last words can be quoted.
   const outputDrained = new Promise<void>((resolve) => {
     child.once('close', () => resolve());
     child.once('error', () => resolve());
   });
   // Safety net: if this process exits without stop(), the child must not outlive it.
-  const killOnExit = () => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
+  killOnProcessExit(child);
   void exited.then((result) => {
-    process.off('exit', killOnExit);
     if (healthy && !stopping) {
       log.warn({ code: result.code, signal: result.signal, output: recent.slice(-10) }, 'kinesis-local exited unexpectedly');
     }
@@ -359,17 +334,10 @@ async function startKinesisLocalOnce(requestedPort: number | undefined, logger: 
   const stop = () =>
     (stopPromise ??= (async () => {
       stopping = true;
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        child.kill('SIGTERM');
-        if (!(await within(exited, TERM_GRACE_MILLIS))) {
-          // Expected when clients still hold keep-alive connections: it stops listening but never exits.
-          log.debug('kinesis-local still running after SIGTERM; sending SIGKILL');
-          child.kill('SIGKILL');
-          if (!(await within(exited, KILL_WAIT_MILLIS))) log.warn('kinesis-local did not exit after SIGKILL');
-        }
-      }
+      // SIGKILL after the grace period is expected when clients still hold keep-alive connections: it then
+      // stops listening but never exits.
+      if (!(await terminate(child, exited, TERM_GRACE_MILLIS, KILL_WAIT_MILLIS))) log.warn('kinesis-local did not exit after SIGKILL');
       child.stdin?.destroy();
-      process.off('exit', killOnExit);
     })());
 
   try {

@@ -156,10 +156,24 @@ function requiredString(obj: JsonObject, key: string): string {
 
 // ---- decoding child output (daemon side) ----------------------------------------------------------------
 
-export type ChildLine =
+/** One decoded line: nothing, a message, or garbage with the reason it is not a message. */
+export type DecodedLine<M> =
   | { readonly kind: 'blank' }
-  | { readonly kind: 'message'; readonly message: ChildMessage }
+  | { readonly kind: 'message'; readonly message: M }
   | { readonly kind: 'garbage'; readonly reason: string };
+
+export type ChildLine = DecodedLine<ChildMessage>;
+
+/** Whitespace-only lines are blank; anything that does not decode is garbage, never an exception. */
+function decodeLine<M>(line: string, toMessage: (obj: JsonObject) => M): DecodedLine<M> {
+  if (/^\s*$/.test(line)) return { kind: 'blank' };
+  try {
+    return { kind: 'message', message: toMessage(parseObject(line)) };
+  } catch (err) {
+    if (err instanceof Malformed) return { kind: 'garbage', reason: err.message };
+    throw err;
+  }
+}
 
 /** Properties Java's message classes declare; any other property makes Jackson reject the line. */
 const CHILD_VISIBLE_PROPERTIES: Readonly<Record<string, readonly string[]>> = {
@@ -179,13 +193,7 @@ const CHILD_VISIBLE_PROPERTIES: Readonly<Record<string, readonly string[]>> = {
  * logged parse failure; either way the line is skipped, we just don't log noise for it.
  */
 export function decodeChildLine(line: string): ChildLine {
-  if (/^\s*$/.test(line)) return { kind: 'blank' };
-  try {
-    return { kind: 'message', message: childMessage(parseObject(line)) };
-  } catch (err) {
-    if (err instanceof Malformed) return { kind: 'garbage', reason: err.message };
-    throw err;
-  }
+  return decodeLine(line, childMessage);
 }
 
 function childMessage(obj: JsonObject): ChildMessage {
@@ -198,7 +206,7 @@ function childMessage(obj: JsonObject): ChildMessage {
     if (key !== 'action' && !allowed.includes(key)) throw new Malformed(`unknown property "${key}" for action "${action}"`);
   }
   if (action === 'status') return statusMessage(obj);
-  if (action === 'checkpoint') return checkpointRequest(obj);
+  if (action === 'checkpoint') return checkpointMessage(obj);
   return { action: 'other', echoedAction: action };
 }
 
@@ -209,7 +217,7 @@ function statusMessage(obj: JsonObject): StatusMessage {
   return { action: 'status', responseFor: value };
 }
 
-function checkpointRequest(obj: JsonObject): CheckpointRequestMessage {
+function checkpointMessage(obj: JsonObject): CheckpointRequestMessage {
   return {
     action: 'checkpoint',
     sequenceNumber: optionalText(obj, 'sequenceNumber'),
@@ -220,23 +228,14 @@ function checkpointRequest(obj: JsonObject): CheckpointRequestMessage {
 
 // ---- decoding daemon input (child side) -----------------------------------------------------------------
 
-export type DaemonLine =
-  | { readonly kind: 'blank' }
-  | { readonly kind: 'message'; readonly message: IncomingDaemonMessage }
-  | { readonly kind: 'garbage'; readonly reason: string };
+export type DaemonLine = DecodedLine<IncomingDaemonMessage>;
 
 /**
  * Decodes one line of daemon output on the child side. Lenient like the official clients: extra properties
  * are ignored, absent optional fields become null, so a newer daemon adding a field does not break us.
  */
 export function decodeDaemonLine(line: string): DaemonLine {
-  if (/^\s*$/.test(line)) return { kind: 'blank' };
-  try {
-    return { kind: 'message', message: daemonMessage(parseObject(line)) };
-  } catch (err) {
-    if (err instanceof Malformed) return { kind: 'garbage', reason: err.message };
-    throw err;
-  }
+  return decodeLine(line, daemonMessage);
 }
 
 function daemonMessage(obj: JsonObject): IncomingDaemonMessage {
@@ -252,12 +251,7 @@ function daemonMessage(obj: JsonObject): IncomingDaemonMessage {
     case 'processRecords':
       return { action, records: recordList(obj.get('records')), millisBehindLatest: optionalInteger(obj, 'millisBehindLatest') };
     case 'checkpoint':
-      return {
-        action,
-        sequenceNumber: optionalText(obj, 'sequenceNumber'),
-        subSequenceNumber: optionalInteger(obj, 'subSequenceNumber'),
-        error: optionalText(obj, 'error'),
-      };
+      return checkpointMessage(obj);
     case 'leaseLost':
     case 'shardEnded':
     case 'shutdownRequested':

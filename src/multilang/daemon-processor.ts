@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { ProcessorFailedException } from '../common/errors.js';
+import { killOnProcessExit, terminate, whenExited, within, type ChildExit } from '../common/child-process.js';
 import type { Logger } from '../common/logger.js';
 import type {
   Checkpointer,
@@ -45,20 +46,6 @@ export function splitExecutable(executableName: string): string[] {
   return parts;
 }
 
-/** Every child started by this process, so none outlives the daemon whatever way it exits. */
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of liveChildren) c.kill('SIGKILL');
-    });
-  }
-}
-
 type Waiter = (outcome: { message: ChildMessage } | { ended: string }) => void;
 
 /** One running child: its message queue, its exit, and how to stop it. */
@@ -66,8 +53,7 @@ class ChildConnection {
   private readonly queue: ChildMessage[] = [];
   private waiter: Waiter | undefined;
   private endReason: string | undefined;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  readonly exited: Promise<ChildExit>;
 
   constructor(
     readonly proc: ChildProcess,
@@ -75,21 +61,9 @@ class ChildConnection {
     private readonly logger: Logger,
     stderr: Writable,
   ) {
-    track(proc);
-    this.exited = new Promise((resolve) => {
-      proc.once('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        resolve(this.exitInfo);
-      });
-      // A program that cannot be started emits 'error' and never 'exit'.
-      proc.once('error', (err) => {
-        this.end(`the child process could not be run: ${err.message}`);
-        if (proc.pid === undefined) {
-          this.exitInfo = { code: null, signal: null };
-          resolve(this.exitInfo);
-        }
-      });
-    });
+    killOnProcessExit(proc);
+    this.exited = whenExited(proc);
+    proc.once('error', (err) => this.end(`the child process could not be run: ${err.message}`));
     void this.exited.then(({ code, signal }) => this.end(`the child process exited (${signal ? `signal ${signal}` : `exit code ${code}`})`));
     proc.stdin?.on('error', () => undefined); // EPIPE after the child died; noticed through its exit
     const out = new LineSplitter();
@@ -131,10 +105,6 @@ class ChildConnection {
     }
   }
 
-  get alive(): boolean {
-    return this.exitInfo === undefined && this.endReason === undefined;
-  }
-
   /** The next message, or why none will come; bounded by `timeoutMillis` when given. */
   next(timeoutMillis: number | undefined): Promise<{ message: ChildMessage } | { ended: string }> {
     const queued = this.queue.shift();
@@ -163,27 +133,16 @@ class ChildConnection {
   }
 
   /** Closes stdin and waits for the exit; a child that ignores EOF is terminated, then killed. */
-  async close(exitTimeoutMillis: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async close(exitTimeoutMillis: number): Promise<ChildExit> {
     this.proc.stdin?.end();
-    const waitFor = async (ms: number) => {
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
-      const result = await Promise.race([this.exited, timedOut]);
-      clearTimeout(timer);
-      return result;
-    };
-    const exited = await waitFor(exitTimeoutMillis);
-    if (exited) return exited;
-    this.logger.warn({ shardId: this.shardId, pid: this.proc.pid }, 'child did not exit after its stdin was closed; terminating it');
-    this.proc.kill('SIGTERM');
-    const terminated = await waitFor(2_000);
-    if (terminated) return terminated;
-    this.proc.kill('SIGKILL');
+    if (!(await within(this.exited, exitTimeoutMillis))) {
+      this.logger.warn({ shardId: this.shardId, pid: this.proc.pid }, 'child did not exit after its stdin was closed; terminating it');
+      await terminate(this.proc, this.exited, 2_000);
+    }
     return this.exited;
   }
 
-  kill(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.exitInfo) return Promise.resolve(this.exitInfo);
+  kill(): Promise<ChildExit> {
     this.proc.kill('SIGKILL');
     return this.exited;
   }

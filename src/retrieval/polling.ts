@@ -113,6 +113,15 @@ export class PollingRecordsSource implements RecordsSource {
     this.wakeConsumer?.();
   }
 
+  /**
+   * The shard has nothing more: an empty final batch. `childShards` undefined = not known (the lease was already
+   * at SHARD_END); [] = the shard or stream is gone, so there are no children to follow.
+   */
+  private endOfShard(childShards: ChildShard[] | undefined): void {
+    this.push({ records: [], millisBehindLatest: 0, isShardEnd: true, childShards, bytes: 0 });
+    this.finished = true;
+  }
+
   private async waitForSpace(signal: AbortSignal): Promise<void> {
     const maxBytes = this.options.maxPendingBytes ?? 8 * 1024 * 1024;
     while (!signal.aborted && (this.queue.length >= this.options.maxPendingBatches || (this.queue.length > 0 && this.queuedBytes >= maxBytes))) {
@@ -132,8 +141,7 @@ export class PollingRecordsSource implements RecordsSource {
     const signal = this.controller.signal;
     const { start, shardId } = this.options;
     if (start.sequenceNumber === 'SHARD_END') {
-      this.push({ records: [], millisBehindLatest: 0, isShardEnd: true, bytes: 0 });
-      this.finished = true;
+      this.endOfShard(undefined);
       return;
     }
     let iterator: string | undefined = await this.getIterator(signal);
@@ -200,8 +208,7 @@ export class PollingRecordsSource implements RecordsSource {
         if (name === 'ResourceNotFoundException') {
           // The shard (or stream) is gone: treat as the end, with no children to follow.
           this.logger.warn({ shardId }, 'shard not found; treating it as ended');
-          this.push({ records: [], millisBehindLatest: 0, isShardEnd: true, childShards: [], bytes: 0 });
-          this.finished = true;
+          this.endOfShard([]);
           return;
         }
         failures++;
@@ -253,16 +260,14 @@ export class PollingRecordsSource implements RecordsSource {
         this.stats.getShardIterator++;
         const out = await this.kinesis.send(new GetShardIteratorCommand(input), { abortSignal: signal });
         if (!out.ShardIterator) {
-          this.push({ records: [], millisBehindLatest: 0, isShardEnd: true, childShards: [], bytes: 0 });
-          this.finished = true;
+          this.endOfShard([]);
           return undefined;
         }
         return out.ShardIterator;
       } catch (err) {
         if (signal.aborted) break;
         if (awsErrorName(err) === 'ResourceNotFoundException') {
-          this.push({ records: [], millisBehindLatest: 0, isShardEnd: true, childShards: [], bytes: 0 });
-          this.finished = true;
+          this.endOfShard([]);
           return undefined;
         }
         failures++;

@@ -4,7 +4,8 @@
  * so nothing is skipped), and child leases at shard end. It creates leases but never decides who owns them.
  */
 import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
-import { classifyAwsError, isThrottling } from '../aws/errors.js';
+import { awsErrorName, classifyAwsError, isThrottling } from '../aws/errors.js';
+import { InvalidStateException } from '../common/errors.js';
 import type { Clock } from '../common/clock.js';
 import { sentinel, TRIM_HORIZON, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import type { InitialPosition } from '../config/config.js';
@@ -50,6 +51,9 @@ export async function listShards(kinesis: KinesisClient, streamName: string, clo
         attempt++;
         await clock.sleep(Math.min(1500, 100 * 2 ** attempt), signal);
         continue;
+      }
+      if (awsErrorName(err) === 'ResourceNotFoundException') {
+        throw new InvalidStateException(`stream "${streamName}" not found (check streamName, the region and the Kinesis endpoint)`, { cause: err });
       }
       throw classifyAwsError(err, `ListShards ${streamName}`);
     }

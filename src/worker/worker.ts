@@ -7,7 +7,7 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDBClient, createKinesisClient } from '../aws/clients.js';
 import { sleepUnlessAborted, systemClock, type Clock } from '../common/clock.js';
-import { KclError, InvalidStateException } from '../common/errors.js';
+import { KclError } from '../common/errors.js';
 import { KclEvents, toError } from '../common/events.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
@@ -46,7 +46,7 @@ export interface ShardProgress {
 
 export class Worker {
   readonly config: KclConfig;
-  readonly events = new KclEvents();
+  readonly events: KclEvents;
   readonly kinesis: KinesisClient;
   readonly dynamodb: DynamoDBClient;
   readonly leaseTable: LeaseTable;
@@ -68,6 +68,7 @@ export class Worker {
     this.config = buildConfig(options.config);
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? createLogger()).child({ workerId: this.config.workerId });
+    this.events = new KclEvents((err, name) => this.logger.error({ err, event: name }, 'an event listener threw'));
     const clientOptions = {
       region: this.config.regionName,
       kinesisEndpoint: this.config.kinesisEndpoint,
@@ -93,9 +94,13 @@ export class Worker {
     );
     this.events.on('lease.acquired', ({ leaseKey }) => this.startConsumer(leaseKey));
     this.events.on('lease.lost', ({ leaseKey }) => this.consumers.get(leaseKey)?.leaseLost());
-    this.events.on('worker.error', ({ error, shardId, where }) => {
-      if (where !== 'processRecords' && where !== 'initialize') this.logger.error({ err: error, shardId, where }, 'worker error');
-    });
+  }
+
+  /** Logs an error once and emits it as `worker.error` (the shard consumer does the same for its own). */
+  private reportError(err: unknown, where: string, shardId?: string): void {
+    const error = toError(err);
+    this.logger.error({ err: error, shardId, where }, `${where} failed`);
+    this.events.emit('worker.error', { error, shardId, where });
   }
 
   get workerId(): string {
@@ -126,7 +131,7 @@ export class Worker {
     await this.leaseTable.createTableIfNotExists(signal);
     await this.retryInitial(() => this.syncShardsOnce(), 'initial shard sync');
     this.tasks.push(
-      this.leases.run(signal).catch((err: unknown) => this.events.emit('worker.error', { error: toError(err), where: 'lease coordinator' })),
+      this.leases.run(signal).catch((err: unknown) => this.reportError(err, 'lease coordinator')),
       this.shardSyncLoop(signal),
     );
     this.events.emit('worker.started', { workerId: this.workerId });
@@ -139,9 +144,6 @@ export class Worker {
         return await fn();
       } catch (err) {
         const e = toError(err);
-        if (e instanceof InvalidStateException && /ListShards/.test(e.message)) {
-          throw new InvalidStateException(`stream "${this.config.streamName}" not found (${e.message})`, { cause: err });
-        }
         if (!(e instanceof KclError && e.retriable) || attempt >= 20 || this.controller.signal.aborted) throw e;
         this.logger.warn({ attempt, err: e.message }, `${what} failed; retrying`);
         await this.clock.sleep(1000, this.controller.signal);
@@ -170,7 +172,7 @@ export class Worker {
         const leases = await this.syncShardsOnce();
         if (this.config.cleanupLeasesUponShardCompletion) await this.cleanUpFinishedLeases(leases);
       } catch (err) {
-        if (!signal.aborted) this.events.emit('worker.error', { error: toError(err), where: 'shard sync' });
+        if (!signal.aborted) this.reportError(err, 'shard sync');
       }
     }
   }
@@ -189,7 +191,7 @@ export class Worker {
     if (!held || this.shuttingDown) return;
     const previous = this.consumerRuns.get(leaseKey) ?? Promise.resolve();
     const run = previous.then(() => this.consumeLease(leaseKey, held.concurrencyToken));
-    const settled = run.catch((err: unknown) => this.events.emit('worker.error', { error: toError(err), shardId: leaseKey, where: 'shard consumer' }));
+    const settled = run.catch((err: unknown) => this.reportError(err, 'shard consumer', leaseKey));
     this.consumerRuns.set(leaseKey, settled);
     void settled.finally(() => {
       if (this.consumerRuns.get(leaseKey) === settled) this.consumerRuns.delete(leaseKey);
@@ -215,7 +217,7 @@ export class Worker {
       try {
         reason = await consumer.run();
       } catch (err) {
-        this.events.emit('worker.error', { error: toError(err), shardId: leaseKey, where: 'shard consumer' });
+        this.reportError(err, 'shard consumer', leaseKey);
         this.leases.drop(leaseKey, 'expired');
         return;
       } finally {
@@ -237,6 +239,7 @@ export class Worker {
   }
 
   private createConsumer(leaseKey: string, lease: Lease, concurrencyToken: string): ShardConsumer {
+    const logger = this.logger.child({ shardId: leaseKey });
     return new ShardConsumer({
       lease,
       concurrencyToken,
@@ -255,7 +258,7 @@ export class Worker {
             hashKeyRange: lease.hashKeyRange,
           },
           this.clock,
-          this.logger.child({ shardId: leaseKey }),
+          logger,
         ),
       leases: {
         isHeld: (key, token) => this.leases.isHeld(key, token),
@@ -272,7 +275,7 @@ export class Worker {
       },
       clock: this.clock,
       events: this.events,
-      logger: this.logger.child({ shardId: leaseKey }),
+      logger,
     });
   }
 

@@ -26,12 +26,9 @@ describe('two workers share a stream', { skip: env ? false : SKIP_REASON }, () =
     try {
       await wa.start();
       await waitFor('A holds all 4', () => wa.leases.heldLeases().length === 4);
-      const joined = Date.now();
       await wb.start();
-      // The Java KCL would need two taker periods (≈ 40 s) for the second steal.
+      // The bound is the behaviour: the Java KCL would need two taker periods (≈ 40 s) for the second steal.
       await waitFor('2 and 2', () => wa.leases.heldLeases().length === 2 && wb.leases.heldLeases().length === 2, 20_000);
-      const balancedAfter = Date.now() - joined;
-      assert.ok(balancedAfter < 20_000, `balanced after ${balancedAfter} ms`);
       await produceRecords(e.kinesis, { stream, count: 200, partitionKeys: 16 });
       await waitFor('200 records between them', () => new Set([...a.ids(), ...b.ids()]).size >= 200);
     } finally {
