@@ -14,7 +14,12 @@ export interface KclEventMap {
   'shards.synced': { shardCount: number; leasesCreated: number };
   'lease.acquired': { leaseKey: string; workerId: string; stolenFrom?: string };
   'lease.lost': { leaseKey: string; workerId: string; reason: LeaseLossReason };
-  'lease.released': { leaseKey: string; workerId: string };
+  /** `to`: the worker it was handed to (graceful hand-off); absent when simply released. */
+  'lease.released': { leaseKey: string; workerId: string; to?: string };
+  /** This worker asked `from` to hand a lease over (balancing); it starts once `from` has checkpointed. */
+  'lease.handoffInitiated': { leaseKey: string; workerId: string; from: string };
+  /** Another worker (`to`) asked for a lease this worker holds: its processor gets shutdownRequested. */
+  'lease.handoffRequested': { leaseKey: string; workerId: string; to: string };
   'lease.deleted': { leaseKey: string };
   'processor.initialized': { shardId: string; checkpoint: ExtendedSequenceNumber };
   'records.delivered': { shardId: string; count: number; millisBehindLatest: number; lastSequenceNumber?: string };

@@ -46,6 +46,13 @@ export interface KclConfig {
   maxLeasesForWorker: number;
   /** How many leases one taker cycle may steal from the most loaded worker. */
   maxLeasesToStealAtOneTime: number;
+  /**
+   * Leases stolen for balancing are handed over gracefully: the old owner's processor gets shutdownRequested
+   * and checkpoints before the new owner starts (the KCL 3.x checkpointOwner protocol). Default true.
+   */
+  isGracefulLeaseHandoffEnabled: boolean;
+  /** How long an old owner may take to finish before a hand-off is forced. */
+  gracefulLeaseHandoffTimeoutMillis: number;
   /** Batches fetched ahead of the processor, per shard. */
   maxPendingProcessRecordsInput: number;
   /** Accepted for compatibility with the Java daemon's file; not acted on yet (see README). */
@@ -76,6 +83,8 @@ export const DEFAULTS = {
   taskBackoffTimeMillis: 500,
   maxLeasesForWorker: Number.POSITIVE_INFINITY,
   maxLeasesToStealAtOneTime: 1,
+  isGracefulLeaseHandoffEnabled: true,
+  gracefulLeaseHandoffTimeoutMillis: 30_000,
   maxPendingProcessRecordsInput: 3,
   metricsBufferTimeMillis: 10_000,
   metricsMaxQueueSize: 10_000,

@@ -39,6 +39,7 @@ type NumericField =
   | 'taskBackoffTimeMillis'
   | 'maxLeasesForWorker'
   | 'maxLeasesToStealAtOneTime'
+  | 'gracefulLeaseHandoffTimeoutMillis'
   | 'maxPendingProcessRecordsInput'
   | 'metricsBufferTimeMillis'
   | 'metricsMaxQueueSize'
@@ -61,6 +62,7 @@ const NUMBER_RULES: Readonly<Record<NumericField, NumberRule>> = {
   taskBackoffTimeMillis: NON_NEGATIVE,
   maxLeasesForWorker: { integer: true, min: 1, allowInfinity: true, note: 'leave unset for unlimited' },
   maxLeasesToStealAtOneTime: { integer: true, min: 1 },
+  gracefulLeaseHandoffTimeoutMillis: NON_NEGATIVE,
   maxPendingProcessRecordsInput: { integer: true, min: 1, max: 100 },
   metricsBufferTimeMillis: NON_NEGATIVE,
   metricsMaxQueueSize: { integer: true, min: 1 },
@@ -206,7 +208,11 @@ function resolveTableName(input: KclConfigInput, applicationName: string): strin
 }
 
 type DefaultedNumber = Exclude<NumericField, 'timeoutInSeconds' | 'shutdownGraceMillis'>;
-type BooleanField = 'callProcessRecordsEvenForEmptyRecordList' | 'cleanupLeasesUponShardCompletion' | 'validateSequenceNumberBeforeCheckpointing';
+type BooleanField =
+  | 'callProcessRecordsEvenForEmptyRecordList'
+  | 'cleanupLeasesUponShardCompletion'
+  | 'validateSequenceNumberBeforeCheckpointing'
+  | 'isGracefulLeaseHandoffEnabled';
 
 function numberOrDefault(input: KclConfigInput, key: DefaultedNumber): number {
   return checkNumber(key, input[key] ?? DEFAULTS[key]);
@@ -244,6 +250,8 @@ export function buildConfig(input: KclConfigInput): KclConfig {
     taskBackoffTimeMillis: numberOrDefault(input, 'taskBackoffTimeMillis'),
     maxLeasesForWorker: numberOrDefault(input, 'maxLeasesForWorker'),
     maxLeasesToStealAtOneTime: numberOrDefault(input, 'maxLeasesToStealAtOneTime'),
+    isGracefulLeaseHandoffEnabled: booleanOrDefault(input, 'isGracefulLeaseHandoffEnabled'),
+    gracefulLeaseHandoffTimeoutMillis: numberOrDefault(input, 'gracefulLeaseHandoffTimeoutMillis'),
     maxPendingProcessRecordsInput: numberOrDefault(input, 'maxPendingProcessRecordsInput'),
     metricsBufferTimeMillis: numberOrDefault(input, 'metricsBufferTimeMillis'),
     metricsMaxQueueSize: numberOrDefault(input, 'metricsMaxQueueSize'),
@@ -323,9 +331,7 @@ export const ACCEPTED_NOT_ACTED_ON: readonly string[] = [
   'maxGetRecordsThreadPool',
   'fanoutConfig.consumerArn',
   'fanoutConfig.consumerName',
-  // KCL 3 graceful hand-off and worker-utilisation balancing.
-  'isGracefulLeaseHandoffEnabled',
-  'gracefulLeaseHandoffTimeoutMillis',
+  // KCL 3 worker-utilisation balancing (leases are balanced by count, as in KCL 2.x).
   'inMemoryWorkerMetricsCaptureFrequencyMillis',
   'workerMetricsReporterFreqInMillis',
   'noOfPersistedMetricsPerWorkerMetrics',
@@ -373,6 +379,7 @@ const NUMBER_KEYS = [
   'taskBackoffTimeMillis',
   'maxLeasesForWorker',
   'maxLeasesToStealAtOneTime',
+  'gracefulLeaseHandoffTimeoutMillis',
   'maxPendingProcessRecordsInput',
   'metricsBufferTimeMillis',
   'metricsMaxQueueSize',
@@ -385,6 +392,7 @@ const BOOLEAN_KEYS = [
   'callProcessRecordsEvenForEmptyRecordList',
   'cleanupLeasesUponShardCompletion',
   'validateSequenceNumberBeforeCheckpointing',
+  'isGracefulLeaseHandoffEnabled',
 ] as const satisfies readonly BooleanField[];
 
 /** Keys read through their own logic below rather than through the type tables. */

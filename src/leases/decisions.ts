@@ -87,7 +87,8 @@ export function decideLeasesToTake(input: TakeInput): TakeDecision {
     const held = input.held.has(lease.leaseKey);
     // A lease the table says is ours but that we do not hold is left from an earlier run with the same worker
     // id: nobody else renews it, so take it back at once instead of waiting for it to expire (as Java does).
-    const orphanedOwn = lease.leaseOwner === workerId && !held;
+    // Not while a hand-off to us is pending (checkpointOwner set): the old owner is still checkpointing it.
+    const orphanedOwn = lease.leaseOwner === workerId && !held && !lease.checkpointOwner;
     if (!held && (orphanedOwn || isAvailable(lease, input.observations.get(lease.leaseKey), now, failoverMillis))) {
       available.push(lease);
     } else if (held || lease.leaseOwner) {
@@ -104,12 +105,23 @@ export function decideLeasesToTake(input: TakeInput): TakeDecision {
   const mine = counts.get(workerId)?.length ?? 0;
   const needed = target - mine;
   const none = { take: [], steal: [], target, numWorkers, mine };
-  if (needed <= 0 || active.length === 0) return none;
+  if (active.length === 0 || mine >= input.maxLeasesForWorker) return none;
+  if (needed <= 0 && !available.some((l) => l.leaseCounter > 0)) return none;
 
   if (available.length > 0) {
-    return { ...none, take: input.shuffle(available).slice(0, needed) };
+    // Leases that someone held before (expired, or released at a graceful shutdown) are shards whose
+    // processing stopped: the first worker to notice takes all of them (up to maxLeasesForWorker), so
+    // failover does not wait for every other worker's next scan; balancing then moves the surplus with
+    // graceful hand-offs. Never-held leases (a new stream or new shards) are shared out by fair share.
+    const orphaned = available.filter((l) => l.leaseCounter > 0);
+    const fresh = available.filter((l) => l.leaseCounter === 0);
+    const room = input.maxLeasesForWorker - mine;
+    const take = input.shuffle(orphaned).slice(0, Math.max(0, room));
+    const freshWanted = Math.max(0, needed - take.length);
+    return { ...none, take: [...take, ...input.shuffle(fresh).slice(0, freshWanted)] };
   }
 
+  if (needed <= 0) return none;
   let victim: string | undefined;
   let victimCount = 0;
   for (const [owner, leases] of [...counts.entries()].sort(([a], [b]) => a.localeCompare(b))) {
@@ -123,7 +135,9 @@ export function decideLeasesToTake(input: TakeInput): TakeDecision {
   if (n <= 0 && needed > 1 && victimCount === target) n = 1;
   n = Math.min(n, input.maxLeasesToStealAtOneTime);
   if (n <= 0) return none;
-  return { ...none, steal: input.shuffle(counts.get(victim) ?? []).slice(0, n) };
+  // A lease already being handed to the victim cannot be handed on until that hand-off completes.
+  const stealable = (counts.get(victim) ?? []).filter((l) => !l.checkpointOwner);
+  return { ...none, steal: input.shuffle(stealable).slice(0, n) };
 }
 
 /** Fisher–Yates with an injected random source. */
@@ -136,4 +150,37 @@ export function shuffleWith(random: () => number): <T>(items: readonly T[]) => T
     }
     return out;
   };
+}
+
+export interface ScanScheduleInput {
+  /** Worker ids seen alive in the last scan (owners of unexpired leases), this worker included. */
+  readonly workers: readonly string[];
+  readonly workerId: string;
+  /** Wall-clock epoch milliseconds: only used to spread the workers' scans, never to judge a lease. */
+  readonly wallNow: number;
+  /** Wanted time between two scans by anyone in the fleet. */
+  readonly fleetGapMillis: number;
+  /** The longest a worker waits between two scans. */
+  readonly maxIntervalMillis: number;
+  /** How often a worker with no live peer scans (default maxIntervalMillis). */
+  readonly aloneIntervalMillis?: number;
+}
+
+/**
+ * When this worker scans next. A crashed worker's leases are noticed by whoever scans first after the crash,
+ * and a released lease is picked up at the next scan by anyone, so what matters is how often *the fleet*
+ * scans, not each worker. Workers take turns: with W workers each scans every W × gap, in the slot given by its
+ * rank among the sorted worker ids (on the wall clock, which only needs to be roughly in sync for the spread),
+ * so the fleet scans about once per gap however many workers there are — and never less often than
+ * each worker every maxInterval. A worker alone has nobody to fail over from and scans every aloneInterval.
+ */
+export function nextScanDelay(input: ScanScheduleInput): number {
+  const workers = [...new Set([...input.workers, input.workerId])].sort();
+  if (workers.length <= 1) return input.aloneIntervalMillis ?? input.maxIntervalMillis;
+  const period = Math.min(workers.length * input.fleetGapMillis, input.maxIntervalMillis);
+  const slot = (workers.indexOf(input.workerId) * period) / workers.length;
+  let delay = (((slot - input.wallNow) % period) + period) % period;
+  // Just past our slot (the scan itself took a moment): the next turn is a whole period away.
+  if (delay < period / (2 * workers.length)) delay += period;
+  return delay;
 }

@@ -28,11 +28,13 @@ export interface LeaseTableCallCounts {
   put: number;
   update: number;
   delete: number;
+  /** Conditional updates by purpose (renew, take, checkpoint, release, handoff, transfer, meta). */
+  updates: Record<string, number>;
 }
 
 export class LeaseTable {
   /** DynamoDB calls made, by kind: the figure the cost model is judged on. */
-  readonly calls: LeaseTableCallCounts = { scan: 0, get: 0, put: 0, update: 0, delete: 0 };
+  readonly calls: LeaseTableCallCounts = { scan: 0, get: 0, put: 0, update: 0, delete: 0, updates: {} };
 
   constructor(
     private readonly dynamodb: DynamoDBClient,
@@ -124,12 +126,84 @@ export class LeaseTable {
     }
   }
 
-  /** Heartbeat: raises the counter if it is still the one we hold and no handoff is pending. */
-  renewLease(lease: Lease): Promise<Lease | undefined> {
+  /**
+   * Heartbeat: raises the counter if it is still the one we hold and no hand-off is pending. Once the holder
+   * knows it is handing the lease over (`handoffPending`), it renews on the counter alone until the transfer.
+   */
+  renewLease(lease: Lease, options: { handoffPending?: boolean } = {}): Promise<Lease | undefined> {
     return this.fencedUpdate(lease, 'renew', {
-      condition: 'leaseCounter = :ctr AND attribute_not_exists(checkpointOwner)',
+      condition: options.handoffPending ? 'leaseCounter = :ctr' : 'leaseCounter = :ctr AND attribute_not_exists(checkpointOwner)',
       set: {},
     });
+  }
+
+  /**
+   * Asks the holder to hand a lease over (kcl-semantics §3.7): leaseOwner becomes `to`, checkpointOwner the
+   * current holder. The counter is left alone so the holder's heartbeat goes on; its next renewal fails on
+   * the checkpointOwner clause, which is how it learns. False when the lease moved since it was read.
+   */
+  async initiateHandoff(lease: Lease, to: string): Promise<boolean> {
+    if (!lease.leaseOwner) return false;
+    this.countUpdate('handoff');
+    try {
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { leaseKey: { S: lease.leaseKey } },
+          ConditionExpression: '#ctr = :ctr AND #owner = :from AND attribute_not_exists(#co)',
+          UpdateExpression: 'SET #owner = :to, #co = :from',
+          ExpressionAttributeNames: { '#ctr': 'leaseCounter', '#owner': 'leaseOwner', '#co': 'checkpointOwner' },
+          ExpressionAttributeValues: { ':ctr': { N: String(lease.leaseCounter) }, ':from': { S: lease.leaseOwner }, ':to': { S: to } },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw classifyAwsError(err, `hand-off lease ${lease.leaseKey}`);
+    }
+  }
+
+  /**
+   * Withdraws a hand-off this worker asked for (it is shutting down): the lease becomes unowned so any worker
+   * takes it at its next scan. The counter is left alone; the old owner's transfer then fails harmlessly.
+   */
+  async abandonHandoff(leaseKey: string, me: string, from: string): Promise<boolean> {
+    this.countUpdate('abandon');
+    try {
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { leaseKey: { S: leaseKey } },
+          ConditionExpression: '#owner = :me AND #co = :from',
+          UpdateExpression: 'REMOVE #owner, #co',
+          ExpressionAttributeNames: { '#owner': 'leaseOwner', '#co': 'checkpointOwner' },
+          ExpressionAttributeValues: { ':me': { S: me }, ':from': { S: from } },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw classifyAwsError(err, `withdraw hand-off of lease ${leaseKey}`);
+    }
+  }
+
+  /**
+   * Completes a hand-off from the old owner's side after its final checkpoint: removes checkpointOwner and
+   * raises the counter, so the new owner (already leaseOwner) may start. Fenced on the counter and on both names.
+   */
+  async transferLease(lease: Lease, from: string, to: string): Promise<Lease | undefined> {
+    return this.fencedUpdate(
+      lease,
+      'transfer',
+      {
+        condition: 'leaseCounter = :ctr AND leaseOwner = :to AND checkpointOwner = :from',
+        values: { ':to': { S: to }, ':from': { S: from } },
+        set: {},
+        remove: ['checkpointOwner'],
+        add: { ownerSwitchesSinceCheckpoint: { N: '1' } },
+      },
+      (l) => ({ ...l, leaseOwner: to, checkpointOwner: undefined, ownerSwitchesSinceCheckpoint: l.ownerSwitchesSinceCheckpoint + 1 }),
+    );
   }
 
   /** Takes a lease (unowned, expired or stolen) for `owner`, fenced on the counter this worker observed. */
@@ -148,8 +222,12 @@ export class LeaseTable {
     );
   }
 
-  /** Writes a checkpoint; clears any pending (prepared) checkpoint and the owner-switch count. */
-  updateCheckpoint(lease: Lease, checkpoint: ExtendedSequenceNumber, childShardIds?: readonly string[]): Promise<Lease | undefined> {
+  /**
+   * Writes a checkpoint; clears any pending (prepared) checkpoint and the owner-switch count. Like a renewal it
+   * fails while a hand-off is pending and the holder does not know yet (`handoffPending` false), so a busy
+   * shard learns of a hand-off request at its next checkpoint.
+   */
+  updateCheckpoint(lease: Lease, checkpoint: ExtendedSequenceNumber, childShardIds?: readonly string[], options: { handoffPending?: boolean } = {}): Promise<Lease | undefined> {
     const set: Item = {
       checkpoint: { S: checkpoint.sequenceNumber },
       checkpointSubSequenceNumber: { N: String(checkpoint.subSequenceNumber) },
@@ -159,7 +237,11 @@ export class LeaseTable {
     return this.fencedUpdate(
       lease,
       'checkpoint',
-      { condition: 'leaseCounter = :ctr', set, remove: ['pendingCheckpoint', 'pendingCheckpointSubSequenceNumber', 'pendingCheckpointState'] },
+      {
+        condition: options.handoffPending ? 'leaseCounter = :ctr' : 'leaseCounter = :ctr AND attribute_not_exists(checkpointOwner)',
+        set,
+        remove: ['pendingCheckpoint', 'pendingCheckpointSubSequenceNumber', 'pendingCheckpointState'],
+      },
       (l) => ({ ...l, checkpoint, pendingCheckpoint: undefined, ownerSwitchesSinceCheckpoint: 0, childShardIds: childShardIds ?? l.childShardIds }),
     );
   }
@@ -180,7 +262,7 @@ export class LeaseTable {
 
   /** Sets attributes that are not fenced (childShardIds, hash range): the Java "meta update". */
   async updateMeta(leaseKey: string, set: Item): Promise<void> {
-    this.calls.update++;
+    this.countUpdate('meta');
     const names: Record<string, string> = {};
     const values: Item = {};
     const parts = Object.entries(set).map(([k, v], i) => {
@@ -205,6 +287,11 @@ export class LeaseTable {
     }
   }
 
+  private countUpdate(what: string): void {
+    this.calls.update++;
+    this.calls.updates[what] = (this.calls.updates[what] ?? 0) + 1;
+  }
+
   async deleteLease(leaseKey: string): Promise<void> {
     this.calls.delete++;
     try {
@@ -224,7 +311,7 @@ export class LeaseTable {
     spec: { condition: string; set: Item; remove?: string[]; add?: Item; values?: Item },
     apply: (l: Lease) => Lease = (l) => l,
   ): Promise<Lease | undefined> {
-    this.calls.update++;
+    this.countUpdate(what);
     const names: Record<string, string> = { '#ctr': 'leaseCounter', '#et': 'entityType' };
     const values: Item = { ':ctr': { N: String(lease.leaseCounter) }, ':next': { N: String(lease.leaseCounter + 1) }, ':et': { S: LEASE_ENTITY_TYPE }, ...spec.values };
     const sets = ['#ctr = :next', '#et = :et'];

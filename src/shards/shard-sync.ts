@@ -132,9 +132,11 @@ export async function syncShards(
   initialPosition: InitialPosition,
   clock: Clock,
   signal?: AbortSignal,
+  /** A recent scan of the lease table to use instead of a new one (creates are conditional, so a slightly old list is safe). */
+  recentLeases?: readonly Lease[],
 ): Promise<ShardSyncResult> {
   const shards = await listShards(kinesis, streamName, clock, signal);
-  const leases = await table.listLeases();
+  const leases = recentLeases ? [...recentLeases] : await table.listLeases();
   const toCreate = computeLeasesToCreate(shards, new Set(leases.map((l) => l.leaseKey)), initialPosition);
   let created = 0;
   for (const lease of toCreate) {

@@ -3,6 +3,7 @@
  * shard sync, the lease coordinator and one ShardConsumer per held lease, and owns every timer, loop and
  * the stop signal. It is the only place that knows all the parts; none of them knows the worker.
  */
+import { setMaxListeners } from 'node:events';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDBClient, createKinesisClient } from '../aws/clients.js';
@@ -14,6 +15,7 @@ import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import type { KclConfig, KclConfigInput } from '../config/config.js';
 import { buildConfig } from '../config/load.js';
 import { LeaseCoordinator } from '../leases/coordinator.js';
+import { checkNoActiveJava3Leader } from '../leases/java-coordination.js';
 import { LeaseTable } from '../leases/lease-table.js';
 import { ShardConsumer } from '../lifecycle/shard-consumer.js';
 import type { ConsumerState } from '../lifecycle/states.js';
@@ -22,6 +24,8 @@ import type { RecordProcessorFactory } from '../processor/types.js';
 import { PollingRecordsSource } from '../retrieval/polling.js';
 import { createChildLeases, syncShards } from '../shards/shard-sync.js';
 import { leasesToCleanUp } from '../shards/cleanup.js';
+
+const RECENT_SCAN_MILLIS = 10_000;
 
 export interface WorkerOptions {
   /** A full config, or the fields to override on top of the defaults (streamName and applicationName required). */
@@ -58,14 +62,19 @@ export class Worker {
   private readonly controller = new AbortController();
   /** Aborted when shutdown starts, so a processor restart waiting out its backoff gives up at once. */
   private readonly stopRestarts = new AbortController();
+  private readonly restartWake = new Map<string, () => void>();
   private readonly tasks: Promise<void>[] = [];
   private readonly ownsClients: boolean;
   private started: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private shuttingDown = false;
+  private startCompleted = false;
 
   constructor(private readonly options: WorkerOptions) {
     this.config = buildConfig(options.config);
+    // The stop signal is shared by every loop and per-lease timer (hand-off timeouts, restart backoffs): many
+    // listeners at once are expected, not a leak.
+    setMaxListeners(0, this.controller.signal, this.stopRestarts.signal);
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? createLogger()).child({ workerId: this.config.workerId });
     this.events = new KclEvents((err, name) => this.logger.error({ err, event: name }, 'an event listener threw'));
@@ -87,6 +96,8 @@ export class Worker {
         epsilonMillis: this.config.epsilonMillis,
         maxLeasesForWorker: this.config.maxLeasesForWorker,
         maxLeasesToStealAtOneTime: this.config.maxLeasesToStealAtOneTime,
+        gracefulLeaseHandoff: this.config.isGracefulLeaseHandoffEnabled,
+        gracefulLeaseHandoffTimeoutMillis: this.config.gracefulLeaseHandoffTimeoutMillis,
       },
       this.clock,
       this.events,
@@ -94,6 +105,30 @@ export class Worker {
     );
     this.events.on('lease.acquired', ({ leaseKey }) => this.startConsumer(leaseKey));
     this.events.on('lease.lost', ({ leaseKey }) => this.consumers.get(leaseKey)?.leaseLost());
+    this.events.on('lease.handoffRequested', ({ leaseKey }) => this.handOver(leaseKey));
+  }
+
+  /**
+   * Another worker asked for a lease: the processor gets shutdownRequested (it may checkpoint), then
+   * consumeLease transfers the lease. A processor that takes longer than the hand-off timeout loses the lease.
+   */
+  private handOver(leaseKey: string): void {
+    const token = this.leases.getHeld(leaseKey)?.concurrencyToken;
+    const consumer = this.consumers.get(leaseKey);
+    if (consumer) consumer.requestShutdown();
+    else if (!this.consumerRuns.has(leaseKey)) void this.leases.release(leaseKey);
+    // Otherwise a consumer is between runs (restart backoff); consumeLease sees the request and hands over.
+    this.restartWake.get(leaseKey)?.();
+    const timeout = this.config.gracefulLeaseHandoffTimeoutMillis;
+    void sleepUnlessAborted(this.clock, timeout, this.controller.signal)
+      .then(async (elapsed) => {
+        const held = this.leases.getHeld(leaseKey);
+        if (!elapsed || !held || held.concurrencyToken !== token || !this.leases.handoffRequested(leaseKey)) return;
+        this.logger.warn({ shardId: leaseKey, timeoutMillis: timeout }, 'the record processor did not finish within the hand-off timeout; handing the lease over now');
+        await this.leases.release(leaseKey);
+        this.consumers.get(leaseKey)?.leaseLost();
+      })
+      .catch((err: unknown) => this.reportError(err, 'lease hand-off', leaseKey));
   }
 
   /** Logs an error once and emits it as `worker.error` (the shard consumer does the same for its own). */
@@ -129,11 +164,13 @@ export class Worker {
     const signal = this.controller.signal;
     this.logger.info({ stream: this.config.streamName, table: this.config.tableName }, 'worker starting');
     await this.leaseTable.createTableIfNotExists(signal);
+    await checkNoActiveJava3Leader(this.dynamodb, this.config.tableName, this.clock, this.logger, signal, { applicationName: this.config.applicationName });
     await this.retryInitial(() => this.syncShardsOnce(), 'initial shard sync');
     this.tasks.push(
       this.leases.run(signal).catch((err: unknown) => this.reportError(err, 'lease coordinator')),
       this.shardSyncLoop(signal),
     );
+    this.startCompleted = true;
     this.events.emit('worker.started', { workerId: this.workerId });
   }
 
@@ -152,6 +189,9 @@ export class Worker {
   }
 
   private async syncShardsOnce(): Promise<Lease[]> {
+    // The taker scans the table every few seconds; a scan younger than this is reused instead of scanning again.
+    const recent = this.leases.latestScan();
+    const fresh = recent && this.clock.now() - recent.at < RECENT_SCAN_MILLIS ? recent.leases : undefined;
     const { shardCount, leasesCreated, leasesBefore } = await syncShards(
       this.kinesis,
       this.leaseTable,
@@ -159,6 +199,7 @@ export class Worker {
       this.config.initialPositionInStream,
       this.clock,
       this.controller.signal,
+      fresh,
     );
     this.events.emit('shards.synced', { shardCount, leasesCreated });
     if (leasesCreated > 0) this.leases.requestTake();
@@ -206,8 +247,8 @@ export class Worker {
   private async consumeLease(leaseKey: string, concurrencyToken: string): Promise<void> {
     for (let failures = 0; ; failures++) {
       const current = this.leases.getHeld(leaseKey);
-      if (!current || current.concurrencyToken !== concurrencyToken || this.shuttingDown) {
-        if (current && this.shuttingDown) await this.leases.release(leaseKey);
+      if (!current || current.concurrencyToken !== concurrencyToken || this.shuttingDown || this.leases.handoffRequested(leaseKey)) {
+        if (current && current.concurrencyToken === concurrencyToken) await this.leases.release(leaseKey);
         return;
       }
       const consumer = this.createConsumer(leaseKey, current.lease, concurrencyToken);
@@ -224,17 +265,32 @@ export class Worker {
         if (this.consumers.get(leaseKey) === consumer) this.consumers.delete(leaseKey);
       }
       if (reason === 'LEASE_LOST') return;
-      if (consumer.processorFailed && !this.shuttingDown) {
+      if (consumer.processorFailed && !this.shuttingDown && !this.leases.handoffRequested(leaseKey)) {
         const wait = Math.min(this.config.taskBackoffTimeMillis * 2 ** failures, 30_000);
         this.logger.warn({ shardId: leaseKey, attempt: failures + 1, waitMillis: wait }, 'starting a new record processor for the shard after backoff');
-        await sleepUnlessAborted(this.clock, wait, this.stopRestarts.signal);
+        await this.restartBackoff(leaseKey, wait);
         continue;
       }
-      // Hand the lease back at once (shutdown requested), or give up a finished shard (SHARD_END).
-      await this.leases.release(leaseKey);
+      // Hand the lease back at once (shutdown requested), to the worker that asked for it (hand-off), or give
+      // up a finished shard (SHARD_END).
+      const outcome = await this.leases.release(leaseKey);
       // A finished shard may have children to take; a consumer that stopped on its own should restart.
-      if (!this.shuttingDown) this.leases.requestTake();
+      if (!this.shuttingDown && outcome !== 'transferred') this.leases.requestTake();
       return;
+    }
+  }
+
+  /** Waits out a restart backoff; cut short by shutdown or by a hand-off request for this lease. */
+  private async restartBackoff(leaseKey: string, millis: number): Promise<void> {
+    const wake = new AbortController();
+    const onStop = () => wake.abort();
+    this.stopRestarts.signal.addEventListener('abort', onStop, { once: true });
+    this.restartWake.set(leaseKey, onStop);
+    try {
+      await sleepUnlessAborted(this.clock, millis, wake.signal);
+    } finally {
+      this.stopRestarts.signal.removeEventListener('abort', onStop);
+      this.restartWake.delete(leaseKey);
     }
   }
 
@@ -300,6 +356,9 @@ export class Worker {
     this.stopRestarts.abort();
     this.logger.info('worker shutting down');
     this.leases.stopTaking();
+    await this.leases.abandonPendingHandoffs();
+    // Still starting (e.g. waiting to see whether a Java leader lock is alive): stop that at once.
+    if (!this.startCompleted) this.controller.abort();
     await this.started?.catch(() => undefined);
     for (const consumer of this.consumers.values()) consumer.requestShutdown();
     const timeout = this.options.shutdownTimeoutMillis ?? 30_000;

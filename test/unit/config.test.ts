@@ -70,6 +70,8 @@ const DEFAULTED = {
   taskBackoffTimeMillis: 500,
   maxLeasesForWorker: Number.POSITIVE_INFINITY,
   maxLeasesToStealAtOneTime: 1,
+  isGracefulLeaseHandoffEnabled: true,
+  gracefulLeaseHandoffTimeoutMillis: 30_000,
   maxPendingProcessRecordsInput: 3,
   metricsBufferTimeMillis: 10_000,
   metricsMaxQueueSize: 10_000,
@@ -334,11 +336,12 @@ describe('keys', () => {
   test('ACCEPTED_NOT_ACTED_ON lists the parsed-but-unused keys and the table keys', () => {
     for (const key of ['metricsBufferTimeMillis', 'metricsMaxQueueSize', 'validateSequenceNumberBeforeCheckpointing', 'maxActiveThreads',
       'leaseAssignmentIntervalMillis', 'enablePriorityLeaseAssignment', 'initialLeaseTableReadCapacity',
-      'maxLeaseRenewalThreads', 'listShardsBackoffTimeInMillis', 'metricsLevel', 'retrievalMode', 'isGracefulLeaseHandoffEnabled',
+      'maxLeaseRenewalThreads', 'listShardsBackoffTimeInMillis', 'metricsLevel', 'retrievalMode',
       'workerMetricsTableName', 'coordinatorStateTags', 'logWarningForTaskAfterMillis', 'AWSCredentialsProviderDynamoDB']) {
       assert.ok(ACCEPTED_NOT_ACTED_ON.includes(key), key);
     }
-    for (const key of ['streamName', 'maxRecords', 'failoverTimeMillis', 'AWSCredentialsProvider', 'cleanupLeasesUponShardCompletion']) {
+    for (const key of ['streamName', 'maxRecords', 'failoverTimeMillis', 'AWSCredentialsProvider', 'cleanupLeasesUponShardCompletion',
+      'isGracefulLeaseHandoffEnabled', 'gracefulLeaseHandoffTimeoutMillis']) {
       assert.ok(!ACCEPTED_NOT_ACTED_ON.includes(key), key);
     }
   });

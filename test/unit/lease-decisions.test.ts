@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  nextScanDelay,
   decideLeasesToTake,
   expiresAt,
   isAvailable,
@@ -26,6 +27,8 @@ interface ScenarioLease {
   owner: string | null;
   counter: number;
   checkpoint: string;
+  /** Set while a graceful hand-off is pending: the old owner, still checkpointing (kcl-semantics §3.7). */
+  checkpointOwner?: string;
 }
 interface Expected {
   take: string[];
@@ -55,10 +58,11 @@ interface ScenarioFile {
 
 const file = JSON.parse(readFileSync(fileURLToPath(SCENARIOS_URL), 'utf8')) as ScenarioFile;
 
-function lease(key: string, owner: string | null, counter: number, checkpoint = 'TRIM_HORIZON'): Lease {
+function lease(key: string, owner: string | null, counter: number, checkpoint = 'TRIM_HORIZON', checkpointOwner?: string): Lease {
   return {
     leaseKey: key,
     ...(owner === null ? {} : { leaseOwner: owner }),
+    ...(checkpointOwner ? { checkpointOwner } : {}),
     leaseCounter: counter,
     checkpoint: extendedSequenceNumber(checkpoint),
     ownerSwitchesSinceCheckpoint: 0,
@@ -80,7 +84,7 @@ describe('lease-decisions.json scenario table', () => {
     test(scenario.name, () => {
       const d = file.defaults;
       const maxForWorker = scenario.maxLeasesForWorker !== undefined ? scenario.maxLeasesForWorker : d.maxLeasesForWorker;
-      const leases = scenario.leases.map((l) => lease(l.leaseKey, l.owner, l.counter, l.checkpoint));
+      const leases = scenario.leases.map((l) => lease(l.leaseKey, l.owner, l.counter, l.checkpoint, l.checkpointOwner));
       const observations = new Map<string, LeaseObservation>(
         Object.entries(scenario.observations).map(([k, o]) => [k, { counter: o.counter, lastChangeAt: o.lastChangeAt ?? undefined }]),
       );
@@ -248,5 +252,47 @@ describe('expiresAt', () => {
     const at = expiresAt(l, o, 10_000)!;
     assert.equal(isAvailable(l, o, at, 10_000), false);
     assert.equal(isAvailable(l, o, at + 1, 10_000), true);
+  });
+});
+
+describe('nextScanDelay: the fleet takes turns scanning', () => {
+  const base = { fleetGapMillis: 2000, maxIntervalMillis: 20_050 };
+
+  test('a worker alone scans on the taker period', () => {
+    assert.equal(nextScanDelay({ ...base, workers: ['me'], workerId: 'me', wallNow: 123_456 }), 20_050);
+    assert.equal(nextScanDelay({ ...base, workers: [], workerId: 'me', wallNow: 0 }), 20_050);
+  });
+
+  test('four workers: each scans every 8 s, in its own 2 s slot, so the fleet scans every 2 s', () => {
+    const workers = ['a', 'b', 'c', 'd'];
+    // At wall time 0 (a period boundary) each worker's next scan is at its slot: a at 8 s (just missed 0), b 2 s, c 4 s, d 6 s.
+    const delays = workers.map((w) => nextScanDelay({ ...base, workers, workerId: w, wallNow: 0 }));
+    assert.deepEqual(delays, [8000, 2000, 4000, 6000]);
+    // Over a long stretch, the union of everyone's scan times has gaps of exactly the fleet gap.
+    const times: number[] = [];
+    for (const w of workers) {
+      let t = 1_000;
+      for (let i = 0; i < 5; i++) {
+        t += nextScanDelay({ ...base, workers, workerId: w, wallNow: t });
+        times.push(t);
+      }
+    }
+    times.sort((x, y) => x - y);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    assert.ok(gaps.every((g) => g === 2000), `gaps ${gaps.join(',')}`);
+  });
+
+  test('the order of the list and this worker being absent from it do not matter', () => {
+    const a = nextScanDelay({ ...base, workers: ['d', 'b', 'c'], workerId: 'a', wallNow: 5_000 });
+    const b = nextScanDelay({ ...base, workers: ['a', 'b', 'c', 'd'], workerId: 'a', wallNow: 5_000 });
+    assert.equal(a, b);
+  });
+
+  test('with many workers a worker still scans at least every taker period', () => {
+    const workers = Array.from({ length: 40 }, (_, i) => `w${String(i).padStart(2, '0')}`);
+    for (const w of workers) {
+      const d = nextScanDelay({ ...base, workers, workerId: w, wallNow: 777_777 });
+      assert.ok(d > 0 && d <= 20_050 + 20_050 / 80, `${w}: ${d}`);
+    }
   });
 });

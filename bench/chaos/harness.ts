@@ -1,0 +1,347 @@
+/**
+ * The chaos run: real worker processes (bench/chaos/worker.ts) on one stream, a producer writing numbered
+ * records, and a seeded fault schedule of SIGKILL, SIGSTOP/SIGCONT, SIGTERM and new workers — plus a split and
+ * a merge in the middle when resharding is on. Phases:
+ *   1. one worker takes every shard;  2. the others join (time to balance);  3. a calm window (steady-state
+ *   lease-table cost);  4. faults for `durationSeconds`;  5. everyone resumes, the producer stops, and the run
+ *   waits until every produced record was delivered (or a drain timeout);  6. SIGTERM to all, then analysis.
+ * Owns every child process and timer it starts; nothing outlives runChaos.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DescribeStreamSummaryCommand, ListShardsCommand, MergeShardsCommand, SplitShardCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
+import { createKinesisClient } from '../../src/aws/clients.js';
+import { killOnProcessExit, terminate, whenExited, type ChildExit } from '../../src/common/child-process.js';
+import { startLocalStack, type LocalStack } from '../../src/local/stack.js';
+import { ensureStream } from '../../src/local/streams.js';
+import { produceRecords } from '../../src/local/producer.js';
+import { analyzeChaos, formatChaosReport, type ChaosInput, type ChaosReport } from './analysis.js';
+import { LogTail, readLines, shardOwners, type ChaosLine, type Fault } from './log.js';
+import type { WorkerProcessOptions } from './worker.js';
+
+export interface ChaosOptions {
+  workers: number;
+  shards: number;
+  durationSeconds: number;
+  faultsPerMinute: number;
+  seed: number;
+  failoverTimeMillis: number;
+  checkpointIntervalMillis: number;
+  recordsPerSecond: number;
+  calmSeconds: number;
+  reshard: boolean;
+  /** Use running emulators (the test suite's); otherwise a local stack is started and stopped. */
+  kinesisEndpoint?: string;
+  dynamodbEndpoint?: string;
+  /** Where the worker logs go; a fresh temporary directory when absent. */
+  dir?: string;
+  print: (line: string) => void;
+}
+
+export interface ChaosResult {
+  report: ChaosReport;
+  summary: string[];
+  passed: boolean;
+  dir: string;
+}
+
+const WORKER_JS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js');
+
+/** Mulberry32: a small seeded generator, so a run's fault schedule can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A worker process of the chaos run; also used by the multi-process integration tests. */
+export interface WorkerProcess {
+  id: string;
+  logFile: string;
+  child: ChildProcess;
+  exited: Promise<ChildExit>;
+  paused: boolean;
+  gone: boolean;
+  tail: LogTail;
+}
+
+export type WorkerProcessSettings = Omit<WorkerProcessOptions, 'workerId' | 'logFile'>;
+
+/** Starts bench/chaos/worker.js as `id`, logging to `<dir>/<id>.jsonl` (stderr to `<id>.stderr.log`). */
+export function startWorkerProcess(id: string, dir: string, settings: WorkerProcessSettings): WorkerProcess {
+  const logFile = path.join(dir, `${id}.jsonl`);
+  const options: WorkerProcessOptions = { ...settings, workerId: id, logFile };
+  const stderr = fs.openSync(path.join(dir, `${id}.stderr.log`), 'a');
+  const child = spawn(process.execPath, [WORKER_JS, JSON.stringify(options)], { stdio: ['ignore', 'ignore', stderr] });
+  fs.closeSync(stderr);
+  killOnProcessExit(child);
+  const proc: WorkerProcess = { id, logFile, child, exited: whenExited(child), paused: false, gone: false, tail: new LogTail(logFile) };
+  void proc.exited.then(() => {
+    proc.gone = true;
+  });
+  return proc;
+}
+
+const now = (): number => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function waitUntil(what: string, check: () => boolean, timeoutMillis: number, print: (l: string) => void): Promise<boolean> {
+  const deadline = Date.now() + timeoutMillis;
+  while (!check()) {
+    if (Date.now() > deadline) {
+      print(`  (gave up waiting for ${what} after ${(timeoutMillis / 1000).toFixed(0)} s)`);
+      return false;
+    }
+    await sleep(100);
+  }
+  return true;
+}
+
+async function openShards(kinesis: KinesisClient, stream: string): Promise<Shard[]> {
+  const shards: Shard[] = [];
+  let token: string | undefined;
+  do {
+    const out = await kinesis.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: stream }));
+    shards.push(...(out.Shards ?? []));
+    token = out.NextToken;
+  } while (token);
+  return shards.filter((s) => !s.SequenceNumberRange?.EndingSequenceNumber).sort((a, b) => (BigInt(a.HashKeyRange!.StartingHashKey!) < BigInt(b.HashKeyRange!.StartingHashKey!) ? -1 : 1));
+}
+
+async function waitStreamActive(kinesis: KinesisClient, stream: string): Promise<void> {
+  for (;;) {
+    const out = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+    if (out.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
+    await sleep(100);
+  }
+}
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
+  const print = opts.print;
+  const random = seededRandom(opts.seed);
+  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), `kcl-chaos-${opts.seed}-`));
+  fs.mkdirSync(dir, { recursive: true });
+  let stack: LocalStack | undefined;
+  if (!opts.kinesisEndpoint || !opts.dynamodbEndpoint) {
+    print('starting the local stack (kinesis-local + dynalite on 127.0.0.1)…');
+    stack = await startLocalStack();
+  }
+  const kinesisEndpoint = opts.kinesisEndpoint ?? stack!.kinesisEndpoint;
+  const dynamodbEndpoint = opts.dynamodbEndpoint ?? stack!.dynamodbEndpoint;
+  const kinesis = createKinesisClient({ kinesisEndpoint });
+  const stream = `chaos-${opts.seed}-${Date.now().toString(36)}`;
+  const app = `${stream}-app`;
+  const procs: WorkerProcess[] = [];
+  const faults: Fault[] = [];
+  const lines: ChaosLine[] = [];
+  const producerStop = new AbortController();
+  let workerCount = 0;
+  const t0 = now();
+  const at = () => `${((now() - t0) / 1000).toFixed(1).padStart(6)} s`;
+
+  const collect = () => {
+    for (const p of procs) lines.push(...p.tail.read());
+  };
+  const startWorker = (): WorkerProcess => {
+    const id = `w${++workerCount}`;
+    const proc = startWorkerProcess(id, dir, {
+      applicationName: app,
+      streamName: stream,
+      kinesisEndpoint,
+      dynamodbEndpoint,
+      failoverTimeMillis: opts.failoverTimeMillis,
+      checkpointIntervalMillis: opts.checkpointIntervalMillis,
+      idleTimeBetweenReadsInMillis: 250,
+      shardSyncIntervalMillis: 60_000,
+      statsIntervalMillis: 1000,
+    });
+    procs.push(proc);
+    faults.push({ kind: 'start', w: id, t: now() });
+    return proc;
+  };
+  const live = () => procs.filter((p) => !p.gone && p.child.exitCode === null && p.child.signalCode === null);
+  const activeShards = (w?: string) => [...shardOwners(lines, faults).entries()].filter(([, o]) => w === undefined || o === w).map(([shard]) => shard);
+
+  let produced = 0;
+  let producer: Promise<unknown> = Promise.resolve();
+  const resume: NodeJS.Timeout[] = [];
+  let scaleOut: ChaosInput['scaleOut'];
+  let calm: ChaosInput['calm'];
+  try {
+    await ensureStream(kinesis, stream, opts.shards);
+    print(`${at()}  stream ${stream} (${opts.shards} shards); logs in ${dir}`);
+    const runId = 'r';
+    producer = produceRecords(kinesis, {
+      stream,
+      count: Infinity,
+      ratePerSecond: opts.recordsPerSecond,
+      partitionKeys: 64,
+      signal: producerStop.signal,
+      runId,
+      onProgress: (n) => {
+        produced = n;
+      },
+    });
+
+    // 1. One worker takes every shard.
+    const first = startWorker();
+    await waitUntil('the first worker to take every shard', () => (collect(), activeShards(first.id).length === opts.shards), 60_000, print);
+    print(`${at()}  ${first.id} processes all ${opts.shards} shards`);
+
+    // 2. Scale out.
+    const scaleOutAt = now();
+    for (let i = 1; i < opts.workers; i++) startWorker();
+    const scaleOutWorkers = live().map((p) => p.id);
+    scaleOut = { t: scaleOutAt, workers: scaleOutWorkers, shards: opts.shards };
+    const balanced = () => {
+      collect();
+      const counts = scaleOutWorkers.map((w) => activeShards(w).length);
+      return activeShards().length === opts.shards && Math.max(...counts) - Math.min(...counts) <= 1;
+    };
+    await waitUntil('balance after scale-out', balanced, 90_000, print);
+    print(`${at()}  ${opts.workers} workers balanced after ${((now() - scaleOutAt) / 1000).toFixed(1)} s`);
+
+    // 3. Calm window: steady-state cost (starting after the next call-count lines, so no move is counted).
+    await sleep(2000);
+    const calmFrom = now();
+    await sleep(opts.calmSeconds * 1000);
+    const calmTo = now();
+    calm = { from: calmFrom, to: calmTo, shards: opts.shards, workers: opts.workers };
+    print(`${at()}  calm window of ${opts.calmSeconds} s measured`);
+
+    // 4. Faults.
+    const chaosEnd = now() + opts.durationSeconds * 1000;
+    const reshardAt = opts.reshard ? [now() + (opts.durationSeconds * 1000) / 3, now() + (opts.durationSeconds * 2000) / 3] : [];
+    let splitChildren: string[] = [];
+    const meanGap = 60_000 / opts.faultsPerMinute;
+    let nextFault = now() + meanGap * (0.5 + random());
+    while (now() < chaosEnd) {
+      await sleep(Math.max(0, Math.min(nextFault, reshardAt[0] ?? Infinity, chaosEnd) - now()));
+      collect();
+      if (reshardAt.length > 0 && now() >= reshardAt[0]!) {
+        reshardAt.shift();
+        const open = await openShards(kinesis, stream);
+        if (splitChildren.length === 0) {
+          const shard = open[Math.floor(random() * open.length)]!;
+          const lo = BigInt(shard.HashKeyRange!.StartingHashKey!);
+          const hi = BigInt(shard.HashKeyRange!.EndingHashKey!);
+          await kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: shard.ShardId!, NewStartingHashKey: ((lo + hi) / 2n).toString() }));
+          await waitStreamActive(kinesis, stream);
+          const after = await openShards(kinesis, stream);
+          splitChildren = after.filter((s) => s.ParentShardId === shard.ShardId).map((s) => s.ShardId!);
+          faults.push({ kind: 'split', t: now(), detail: `${shard.ShardId} → ${splitChildren.join(' + ')}` });
+          print(`${at()}  split ${shard.ShardId} → ${splitChildren.join(' + ')}`);
+        } else {
+          // Merge the two children of the split: they are adjacent, and the merge child then has two parents
+          // that are themselves children, so order is checked across three generations.
+          const [a, b] = open.filter((s) => splitChildren.includes(s.ShardId!));
+          if (a && b) {
+            await kinesis.send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: a.ShardId!, AdjacentShardToMerge: b.ShardId! }));
+            await waitStreamActive(kinesis, stream);
+            faults.push({ kind: 'merge', t: now(), detail: `${a.ShardId} + ${b.ShardId}` });
+            print(`${at()}  merged ${a.ShardId} + ${b.ShardId}`);
+          }
+        }
+        continue;
+      }
+      if (now() < nextFault) continue;
+      nextFault = now() + meanGap * (0.5 + random());
+      const alive = live();
+      const running = alive.filter((p) => !p.paused);
+      const choices: Fault['kind'][] = [];
+      if (alive.length < opts.workers + 2) choices.push('start');
+      if (alive.length > 2 && running.length > 1) choices.push('kill', 'kill', 'term', 'term');
+      if (running.length > 1) choices.push('stop', 'stop');
+      if (alive.length < opts.workers - 1) choices.splice(0, choices.length, 'start');
+      const kind = choices[Math.floor(random() * choices.length)] ?? 'start';
+      if (kind === 'start') {
+        const p = startWorker();
+        print(`${at()}  start ${p.id}`);
+        continue;
+      }
+      const victim = running[Math.floor(random() * running.length)]!;
+      const held = activeShards(victim.id).length;
+      if (kind === 'kill') {
+        victim.child.kill('SIGKILL');
+        faults.push({ kind: 'kill', w: victim.id, t: now() });
+        print(`${at()}  SIGKILL ${victim.id} (processing ${held} shards)`);
+      } else if (kind === 'term') {
+        victim.child.kill('SIGTERM');
+        faults.push({ kind: 'term', w: victim.id, t: now() });
+        print(`${at()}  SIGTERM ${victim.id} (processing ${held} shards)`);
+      } else {
+        // Pauses both shorter and longer than the failover time: short ones must not move leases, long ones must.
+        const pauseMillis = Math.round(opts.failoverTimeMillis * (0.3 + 1.7 * random()));
+        victim.child.kill('SIGSTOP');
+        victim.paused = true;
+        faults.push({ kind: 'stop', w: victim.id, t: now(), detail: `${pauseMillis} ms` });
+        print(`${at()}  SIGSTOP ${victim.id} for ${(pauseMillis / 1000).toFixed(1)} s (processing ${held} shards)`);
+        resume.push(
+          setTimeout(() => {
+            if (!victim.paused) return;
+            victim.paused = false;
+            victim.child.kill('SIGCONT');
+            faults.push({ kind: 'cont', w: victim.id, t: now() });
+            print(`${at()}  SIGCONT ${victim.id}`);
+          }, pauseMillis),
+        );
+      }
+    }
+
+    // 5. Everyone resumes; back to the planned number of workers; stop producing; drain.
+    for (const t of resume) clearTimeout(t);
+    for (const p of live().filter((x) => x.paused)) {
+      p.paused = false;
+      p.child.kill('SIGCONT');
+      faults.push({ kind: 'cont', w: p.id, t: now() });
+    }
+    while (live().length < opts.workers) startWorker();
+    producerStop.abort();
+    await producer;
+    print(`${at()}  faults over; producer stopped after ${produced} records; draining`);
+    const delivered = new Set<number>();
+    let counted = 0;
+    const drained = () => {
+      collect();
+      for (let i = counted; i < lines.length; i++) {
+        const l = lines[i]!;
+        if (l.e === 'recs') for (const r of l.r) delivered.add(r[0]);
+      }
+      counted = lines.length;
+      return delivered.size >= produced;
+    };
+    drained();
+    await waitUntil('every record delivered', drained, opts.failoverTimeMillis * 3 + 60_000, print);
+    print(`${at()}  ${delivered.size} of ${produced} records delivered; stopping the workers`);
+  } finally {
+    producerStop.abort();
+    await producer.catch(() => undefined);
+    for (const t of resume) clearTimeout(t);
+    for (const p of procs) if (p.paused) p.child.kill('SIGCONT');
+    await Promise.all(procs.map((p) => terminate(p.child, p.exited, 35_000)));
+    kinesis.destroy();
+    await stack?.stop();
+  }
+
+  const all = procs.flatMap((p) => readLines(p.logFile));
+  const report = analyzeChaos({
+    produced,
+    lines: all,
+    faults,
+    failoverMillis: opts.failoverTimeMillis,
+    checkpointIntervalMillis: opts.checkpointIntervalMillis,
+    scaleOut,
+    calm,
+    run: { from: t0, to: now(), shards: opts.shards },
+  });
+  const { lines: summary, passed } = formatChaosReport(report, opts.failoverTimeMillis);
+  return { report, summary, passed, dir };
+}

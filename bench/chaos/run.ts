@@ -1,0 +1,59 @@
+/**
+ * `npm run chaos`: the many-workers proof (see harness.ts). Prints the fault log as it happens, then the
+ * summary; exits 1 when a record was lost, a duplicate is unexplained, order broke or two workers overlapped.
+ *
+ *   npm run chaos -- [--workers 4] [--shards 8] [--duration 180] [--kill-rate 8] [--seed N]
+ *                    [--failover 10000] [--no-reshard]
+ */
+import os from 'node:os';
+import { Command, Option } from 'commander';
+import { runChaos } from './harness.js';
+
+const int = (name: string, min: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${value}"`);
+  return n;
+};
+
+const program = new Command('chaos')
+  .description('kill, pause, stop and add worker processes while records flow; then check nothing was lost')
+  .addOption(new Option('--workers <n>', 'worker processes after scale-out').default(4).argParser(int('workers', 2)))
+  .addOption(new Option('--shards <n>', 'shards of the stream').default(8).argParser(int('shards', 1)))
+  .addOption(new Option('--duration <seconds>', 'length of the fault phase').default(180).argParser(int('duration', 5)))
+  .addOption(new Option('--kill-rate <n>', 'faults per minute on average: SIGKILL, SIGSTOP/SIGCONT, SIGTERM or a new worker').default(8).argParser(int('kill-rate', 1)))
+  .addOption(new Option('--faults-per-minute <n>', 'same as --kill-rate').argParser(int('faults-per-minute', 1)))
+  .addOption(new Option('--seed <n>', 'seed of the fault schedule').default(Date.now() % 100_000).argParser(int('seed', 0)))
+  .addOption(new Option('--failover <ms>', 'failoverTimeMillis of every worker').default(10_000).argParser(int('failover', 1000)))
+  .addOption(new Option('--checkpoint-interval <ms>', 'the processors checkpoint after a batch once this much time has passed').default(1000).argParser(int('checkpoint-interval', 0)))
+  .addOption(new Option('--rate <n>', 'records per second produced').default(200).argParser(int('rate', 1)))
+  .addOption(new Option('--calm <seconds>', 'fault-free window after balancing, for the steady-state cost').default(30).argParser(int('calm', 1)))
+  .option('--no-reshard', 'no split and merge during the faults')
+  .option('--dir <path>', 'directory for the worker logs (default: a new temporary directory)');
+
+program.parse();
+const o = program.opts<{ workers: number; shards: number; duration: number; killRate: number; faultsPerMinute?: number; seed: number; failover: number; checkpointInterval: number; rate: number; calm: number; reshard: boolean; dir?: string }>();
+
+const faultsPerMinute = o.faultsPerMinute ?? o.killRate;
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+console.log(
+  `chaos run: seed ${o.seed}, ${o.workers} workers, ${o.shards} shards, ${o.duration} s of faults at ~${faultsPerMinute}/min, failover ${o.failover} ms, ` +
+    `checkpoint every ${o.checkpointInterval} ms, ${o.rate} records/s, resharding ${o.reshard ? 'on' : 'off'}`,
+);
+const result = await runChaos({
+  workers: o.workers,
+  shards: o.shards,
+  durationSeconds: o.duration,
+  faultsPerMinute,
+  seed: o.seed,
+  failoverTimeMillis: o.failover,
+  checkpointIntervalMillis: o.checkpointInterval,
+  recordsPerSecond: o.rate,
+  calmSeconds: o.calm,
+  reshard: o.reshard,
+  dir: o.dir,
+  print: (line) => console.log(line),
+});
+console.log('');
+for (const line of result.summary) console.log(line);
+process.exitCode = result.passed ? 0 : 1;

@@ -1,0 +1,133 @@
+/**
+ * One worker process of the chaos run (bench/chaos/harness.ts starts, kills, pauses and stops these).
+ *
+ * It runs the real Worker with a processor that appends every delivery and every lifecycle call to a JSON-lines
+ * file with synchronous writes, so a SIGKILL loses nothing that was logged: the harness judges loss,
+ * duplicates, order and overlap from these files alone. Times are epoch milliseconds with sub-ms precision
+ * (all processes share the machine's clock).
+ *
+ *   node dist/bench/chaos/worker.js '<json WorkerProcessOptions>'
+ */
+import fs from 'node:fs';
+import { Worker } from '../../src/worker/worker.js';
+import { createLogger } from '../../src/common/logger.js';
+import { parseProducedRecord } from '../../src/local/producer.js';
+import type { RecordProcessor } from '../../src/processor/types.js';
+import type { ChaosLine } from './log.js';
+
+export interface WorkerProcessOptions {
+  workerId: string;
+  applicationName: string;
+  streamName: string;
+  kinesisEndpoint: string;
+  dynamodbEndpoint: string;
+  logFile: string;
+  failoverTimeMillis: number;
+  /** The processor checkpoints after a batch when this long has passed since its last checkpoint. */
+  checkpointIntervalMillis: number;
+  idleTimeBetweenReadsInMillis: number;
+  shardSyncIntervalMillis: number;
+  statsIntervalMillis: number;
+}
+
+const options = JSON.parse(process.argv[2] ?? '{}') as WorkerProcessOptions;
+const fd = fs.openSync(options.logFile, 'a');
+const now = (): number => performance.timeOrigin + performance.now();
+const w = options.workerId;
+
+function log(line: ChaosLine): void {
+  fs.writeSync(fd, JSON.stringify(line) + '\n');
+}
+
+let sessions = 0;
+
+function createProcessor(): RecordProcessor {
+  let session = '';
+  let shard = '';
+  let lastCheckpointAt = 0;
+  const checkpoint = async (cp: { checkpoint(): Promise<void>; lastCheckpoint: { sequenceNumber: string; subSequenceNumber: number } }) => {
+    try {
+      await cp.checkpoint();
+      lastCheckpointAt = now();
+      log({ e: 'cp', w, s: session, shard, seq: cp.lastCheckpoint.sequenceNumber, sub: cp.lastCheckpoint.subSequenceNumber, t: lastCheckpointAt });
+    } catch (err) {
+      log({ e: 'cperr', w, s: session, shard, err: err instanceof Error ? `${err.name}: ${err.message}` : String(err), t: now() });
+    }
+  };
+  return {
+    initialize(input) {
+      session = `${w}#${++sessions}`;
+      shard = input.shardId;
+      lastCheckpointAt = now();
+      log({ e: 'init', w, s: session, shard, cp: input.extendedSequenceNumber.sequenceNumber, cpSub: input.extendedSequenceNumber.subSequenceNumber, t: now() });
+    },
+    async processRecords(input) {
+      if (input.records.length > 0) {
+        const r = input.records.map((rec) => {
+          const p = parseProducedRecord(rec.data);
+          return [p.n, Number(p.pk.slice(3)), p.seq, rec.sequenceNumber, rec.subSequenceNumber] as [number, number, number, string, number];
+        });
+        log({ e: 'recs', w, s: session, shard, r, t: now() });
+      }
+      if (now() - lastCheckpointAt >= options.checkpointIntervalMillis || input.isAtShardEnd) await checkpoint(input.checkpointer);
+    },
+    leaseLost() {
+      log({ e: 'end', w, s: session, shard, reason: 'leaseLost', t: now() });
+    },
+    async shardEnded(input) {
+      await checkpoint(input.checkpointer);
+      log({ e: 'end', w, s: session, shard, reason: 'shardEnded', t: now() });
+    },
+    async shutdownRequested(input) {
+      await checkpoint(input.checkpointer);
+      log({ e: 'end', w, s: session, shard, reason: 'shutdownRequested', t: now() });
+    },
+  };
+}
+
+const worker = new Worker({
+  config: {
+    streamName: options.streamName,
+    applicationName: options.applicationName,
+    workerId: w,
+    kinesisEndpoint: options.kinesisEndpoint,
+    dynamoDBEndpoint: options.dynamodbEndpoint,
+    initialPositionInStream: 'TRIM_HORIZON',
+    failoverTimeMillis: options.failoverTimeMillis,
+    idleTimeBetweenReadsInMillis: options.idleTimeBetweenReadsInMillis,
+    shardSyncIntervalMillis: options.shardSyncIntervalMillis,
+  },
+  processorFactory: createProcessor,
+  logger: createLogger({ level: process.env.KCL_CHAOS_LOG_LEVEL ?? 'warn' }),
+});
+worker.events.on('lease.acquired', (e) => log({ e: 'lease', w, kind: 'acquired', shard: e.leaseKey, from: e.stolenFrom, t: now() }));
+worker.events.on('lease.lost', (e) => log({ e: 'lease', w, kind: 'lost', shard: e.leaseKey, reason: e.reason, t: now() }));
+worker.events.on('lease.released', (e) => log({ e: 'lease', w, kind: 'released', shard: e.leaseKey, t: now() }));
+
+const writeStats = () => log({ e: 'calls', w, calls: { ...worker.leaseTable.calls }, t: now() });
+const statsTimer = setInterval(writeStats, options.statsIntervalMillis);
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log({ e: 'term', w, signal, t: now() });
+  void worker.shutdown().finally(() => {
+    clearInterval(statsTimer);
+    writeStats();
+    log({ e: 'stopped', w, t: now() });
+    fs.closeSync(fd);
+    process.exit(0);
+  });
+};
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
+
+log({ e: 'start', w, pid: process.pid, t: now() });
+worker.start().then(
+  () => log({ e: 'started', w, t: now() }),
+  (err: unknown) => {
+    log({ e: 'failed', w, err: String(err), t: now() });
+    process.exit(1);
+  },
+);
