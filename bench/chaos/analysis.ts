@@ -58,7 +58,8 @@ export interface ChaosReport {
   overlaps: { count: number; afterPause: number; maxMillis: number; sample: string[] };
   /** A new owner initialized before the old owner's shutdownRequested (graceful hand-off) had finished. */
   startedBeforeHandoff: number;
-  failover: { crash: FailoverFigures; graceful: FailoverFigures; gracefulFromRelease: Stats; pause: FailoverFigures };
+  /** graceful: from SIGTERM (includes the worker finishing its turn); gracefulGap: from the old processor's end. */
+  failover: { crash: FailoverFigures; graceful: FailoverFigures; gracefulGap: Stats; pause: FailoverFigures };
   balanceMillis?: number;
   calls?: { calm?: CallFigures; run: CallFigures };
   faultCounts: Record<string, number>;
@@ -237,10 +238,8 @@ export function analyzeChaos(input: ChaosInput): ChaosReport {
         }
         all.push(next.t - f.t);
         if (quiet) undisturbed.push(next.t - f.t);
-        if (kind === 'term') {
-          const released = lines.find((l) => l.e === 'lease' && l.kind === 'released' && l.w === f.w && l.shard === s.shard && l.t >= f.t);
-          if (released) fromRelease.push(next.t - released.t);
-        }
+        // The pause the shard saw: from the old processor's shutdownRequested (its checkpoint) to the new owner.
+        if (kind === 'term' && s.end?.reason === 'shutdownRequested' && s.end.t >= f.t) fromRelease.push(next.t - s.end.t);
       }
     }
     return { figures: { all: stats(all), undisturbed: stats(undisturbed), notMoved }, fromRelease };
@@ -289,7 +288,7 @@ export function analyzeChaos(input: ChaosInput): ChaosReport {
     keyOrderSample,
     overlaps,
     startedBeforeHandoff,
-    failover: { crash: crash.figures, graceful: graceful.figures, gracefulFromRelease: stats(graceful.fromRelease), pause: pause.figures },
+    failover: { crash: crash.figures, graceful: graceful.figures, gracefulGap: stats(graceful.fromRelease), pause: pause.figures },
     balanceMillis,
     calls,
     faultCounts,
@@ -355,7 +354,7 @@ export function formatChaosReport(r: ChaosReport, failoverMillis: number): { lin
     `order: ${r.sessionOrderViolations} violations within ${r.sessions} processor sessions; ${r.keyOrderViolations} per-key violations across sessions and shards`,
     `overlap: ${r.overlaps.count} times two workers processed one shard at once (${r.overlaps.afterPause} after a pause, longest ${secs(r.overlaps.maxMillis)}); graceful hand-offs started early: ${r.startedBeforeHandoff}`,
     `failover after SIGKILL: ${statLine(r.failover.crash.all)}; undisturbed ${statLine(r.failover.crash.undisturbed)} (target ≤ ${secs(failoverMillis + 2000)})`,
-    `failover after SIGTERM: ${statLine(r.failover.graceful.all)}; undisturbed ${statLine(r.failover.graceful.undisturbed)}; from lease release ${statLine(r.failover.gracefulFromRelease)} (target ≤ 2.0 s)`,
+    `after SIGTERM: shard paused from the old processor's shutdownRequested to the new owner's first record: ${statLine(r.failover.gracefulGap)} (target ≤ 2.0 s); from the signal: ${statLine(r.failover.graceful.all)}`,
     `failover after SIGSTOP: ${statLine(r.failover.pause.all)}; kept by the paused worker or not moved: ${r.failover.pause.notMoved}`,
     `balance after scale-out: ${r.balanceMillis === undefined ? 'not reached' : secs(r.balanceMillis)}`,
   ];

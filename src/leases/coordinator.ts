@@ -12,7 +12,7 @@ import type { KclEvents } from '../common/events.js';
 import { toError } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
 import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
-import { decideLeasesToTake, expiresAt, isAvailable, nextScanDelay, observe, shuffleWith, type LeaseObservation } from './decisions.js';
+import { decideLeasesToTake, expiresAt, isAvailable, nextPeerScanDelay, nextScanDelay, observe, shuffleWith, type LeaseObservation, type ScanScheduleInput } from './decisions.js';
 import type { Lease } from './lease.js';
 import type { LeaseTable } from './lease-table.js';
 
@@ -80,6 +80,7 @@ export class LeaseCoordinator {
   private readonly shuffle: <T>(items: readonly T[]) => T[];
   private readonly pendingHandoffs = new Map<string, PendingHandoff>();
   private lastScan: { leases: readonly Lease[]; at: number } | undefined;
+  private aliveWorkers: string[] = [];
   private takeWake: (() => void) | undefined;
   private scanRequested = false;
   private takingStopped = false;
@@ -102,6 +103,24 @@ export class LeaseCoordinator {
     this.handoff = options.gracefulLeaseHandoff ?? true;
     this.handoffTimeoutMillis = options.gracefulLeaseHandoffTimeoutMillis ?? 30_000;
     this.handoffPollMillis = options.handoffPollMillis ?? 500;
+  }
+
+  private schedule(): ScanScheduleInput {
+    return {
+      workers: this.aliveWorkers,
+      workerId: this.workerId,
+      wallNow: (this.options.wallClock ?? Date.now)(),
+      fleetGapMillis: this.options.fleetScanGapMillis ?? Math.max(1, Math.round(this.options.failoverTimeMillis / 6)),
+      // Never longer than the failover time: a lease seen changing at a scan is due to "expire" (and wake the
+      // taker) one failover time later anyway, so a longer turn would only add off-turn scans.
+      maxIntervalMillis: Math.min(this.takerIntervalMillis, this.options.failoverTimeMillis + this.options.epsilonMillis),
+      aloneIntervalMillis: this.takerIntervalMillis,
+    };
+  }
+
+  /** Milliseconds until another live worker's next scan, by the schedule of the last scan; undefined if none. */
+  nextPeerScanIn(): number | undefined {
+    return nextPeerScanDelay(this.schedule());
   }
 
   /** The taker's latest full scan and when (this clock) it was made, so shard sync need not scan again. */
@@ -374,16 +393,8 @@ export class LeaseCoordinator {
     for (const lease of leases) {
       if (lease.leaseOwner && !isAvailable(lease, this.observations.get(lease.leaseKey), scanAt, this.options.failoverTimeMillis)) alive.add(lease.leaseOwner);
     }
-    let next = nextScanDelay({
-      workers: [...alive],
-      workerId: this.workerId,
-      wallNow: (this.options.wallClock ?? Date.now)(),
-      fleetGapMillis: this.options.fleetScanGapMillis ?? Math.max(1, Math.round(this.options.failoverTimeMillis / 6)),
-      // Never longer than the failover time: a lease seen changing at this scan is due to "expire" (and wake the
-      // taker) one failover time later anyway, so a longer turn would only add off-turn scans.
-      maxIntervalMillis: Math.min(this.takerIntervalMillis, this.options.failoverTimeMillis + this.options.epsilonMillis),
-      aloneIntervalMillis: this.takerIntervalMillis,
-    });
+    this.aliveWorkers = [...alive];
+    let next = nextScanDelay(this.schedule());
     if (moved > 0) next = Math.min(next, this.renewIntervalMillis, FOLLOW_UP_SCAN_MILLIS);
     for (const lease of leases) {
       if (lease.leaseOwner === this.workerId || lease.checkpoint.sequenceNumber === 'SHARD_END') continue;

@@ -184,3 +184,22 @@ export function nextScanDelay(input: ScanScheduleInput): number {
   if (delay < period / (2 * workers.length)) delay += period;
   return delay;
 }
+
+/**
+ * How long until the next turn of any *other* worker (undefined when there is none). A worker shutting down
+ * gracefully keeps processing until just before then, so the lease it releases is picked up at once instead of
+ * waiting out its own (now empty) turn.
+ */
+export function nextPeerScanDelay(input: ScanScheduleInput): number | undefined {
+  const workers = [...new Set([...input.workers, input.workerId])].sort();
+  if (workers.length <= 1) return undefined;
+  const period = Math.min(workers.length * input.fleetGapMillis, input.maxIntervalMillis);
+  let best: number | undefined;
+  workers.forEach((w, i) => {
+    if (w === input.workerId) return;
+    const slot = (i * period) / workers.length;
+    const delay = (((slot - input.wallNow) % period) + period) % period;
+    best = best === undefined ? delay : Math.min(best, delay);
+  });
+  return best;
+}

@@ -26,6 +26,8 @@ import { createChildLeases, syncShards } from '../shards/shard-sync.js';
 import { leasesToCleanUp } from '../shards/cleanup.js';
 
 const RECENT_SCAN_MILLIS = 10_000;
+/** A graceful shutdown releases its leases this long before another worker's scan (see doShutdown). */
+const RELEASE_LEAD_MILLIS = 300;
 
 export interface WorkerOptions {
   /** A full config, or the fields to override on top of the defaults (streamName and applicationName required). */
@@ -116,7 +118,7 @@ export class Worker {
     const token = this.leases.getHeld(leaseKey)?.concurrencyToken;
     const consumer = this.consumers.get(leaseKey);
     if (consumer) consumer.requestShutdown();
-    else if (!this.consumerRuns.has(leaseKey)) void this.leases.release(leaseKey);
+    else if (!this.consumerRuns.has(leaseKey)) this.leases.release(leaseKey).catch((err: unknown) => this.reportError(err, 'lease hand-off', leaseKey));
     // Otherwise a consumer is between runs (restart backoff); consumeLease sees the request and hands over.
     this.restartWake.get(leaseKey)?.();
     const timeout = this.config.gracefulLeaseHandoffTimeoutMillis;
@@ -360,6 +362,12 @@ export class Worker {
     // Still starting (e.g. waiting to see whether a Java leader lock is alive): stop that at once.
     if (!this.startCompleted) this.controller.abort();
     await this.started?.catch(() => undefined);
+    // Keep processing until just before another worker's turn to scan, so the leases released below are taken
+    // at once: the shards pause for a fraction of a second instead of up to two scan gaps.
+    const peerScan = this.consumers.size > 0 ? this.leases.nextPeerScanIn() : undefined;
+    if (peerScan !== undefined && peerScan > RELEASE_LEAD_MILLIS) {
+      await sleepUnlessAborted(this.clock, peerScan - RELEASE_LEAD_MILLIS, this.controller.signal);
+    }
     for (const consumer of this.consumers.values()) consumer.requestShutdown();
     const timeout = this.options.shutdownTimeoutMillis ?? 30_000;
     const deadline = new AbortController();

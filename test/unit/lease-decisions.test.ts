@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  nextPeerScanDelay,
   nextScanDelay,
   decideLeasesToTake,
   expiresAt,
@@ -294,5 +295,14 @@ describe('nextScanDelay: the fleet takes turns scanning', () => {
       const d = nextScanDelay({ ...base, workers, workerId: w, wallNow: 777_777 });
       assert.ok(d > 0 && d <= 20_050 + 20_050 / 80, `${w}: ${d}`);
     }
+  });
+
+  test('nextPeerScanDelay: the soonest turn of another worker; none when alone', () => {
+    const workers = ['a', 'b', 'c', 'd'];
+    // Slots at 0, 2, 4, 6 s of an 8 s period. At 4.5 s, b (2 s) is 5.5 s away, c (4 s) 7.5 s, d (6 s) 1.5 s.
+    assert.equal(nextPeerScanDelay({ ...base, workers, workerId: 'b', wallNow: 4_500 }), 1_500);
+    // d's own slot is next (6 s) but it does not count: a's at 8 s is.
+    assert.equal(nextPeerScanDelay({ ...base, workers, workerId: 'd', wallNow: 5_000 }), 3_000);
+    assert.equal(nextPeerScanDelay({ ...base, workers: ['me'], workerId: 'me', wallNow: 5_000 }), undefined);
   });
 });
