@@ -387,14 +387,15 @@ export class LeaseCoordinator {
       if (this.takingStopped) break;
       if (await this.steal(lease)) moved++;
     }
-    // While this worker is still moving toward its share, look again soon instead of after a whole taker
-    // period: stealing one lease per 20 s cycle is the slow rebalancing Java users complain about.
+    // The workers whose turns make up the scan schedule: owners of leases that have not expired.
     const alive = new Set<string>([this.workerId]);
     for (const lease of leases) {
       if (lease.leaseOwner && !isAvailable(lease, this.observations.get(lease.leaseKey), scanAt, this.options.failoverTimeMillis)) alive.add(lease.leaseOwner);
     }
     this.aliveWorkers = [...alive];
     let next = nextScanDelay(this.schedule());
+    // While this worker is still moving toward its share, look again soon instead of at its next turn:
+    // stealing one lease per 20 s cycle is the slow rebalancing Java users complain about.
     if (moved > 0) next = Math.min(next, this.renewIntervalMillis, FOLLOW_UP_SCAN_MILLIS);
     for (const lease of leases) {
       if (lease.leaseOwner === this.workerId || lease.checkpoint.sequenceNumber === 'SHARD_END') continue;
