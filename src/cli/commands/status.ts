@@ -19,6 +19,8 @@ export function leaseRow(lease: Lease): Record<string, string | number | string[
   return {
     shardId: lease.leaseKey,
     owner: lease.leaseOwner ?? null,
+    /** Set while a graceful hand-off is pending: the old owner, still finishing the shard. */
+    checkpointOwner: lease.checkpointOwner ?? null,
     leaseCounter: lease.leaseCounter,
     checkpoint: lease.checkpoint.sequenceNumber,
     subSequenceNumber: lease.checkpoint.subSequenceNumber,
@@ -32,7 +34,8 @@ export function formatLeaseTable(leases: readonly Lease[]): string {
   const header = ['SHARD', 'OWNER', 'COUNTER', 'CHECKPOINT', 'SUBSEQ', 'PARENTS'];
   const rows = leases.map((l) => [
     l.leaseKey,
-    l.leaseOwner ?? '-',
+    // A pending hand-off shows both: the new owner, and the old one still finishing the shard.
+    l.checkpointOwner ? `${l.leaseOwner ?? '-'} (from ${l.checkpointOwner})` : (l.leaseOwner ?? '-'),
     String(l.leaseCounter),
     l.checkpoint.sequenceNumber,
     String(l.checkpoint.subSequenceNumber),
