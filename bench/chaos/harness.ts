@@ -33,6 +33,8 @@ export interface ChaosOptions {
   recordsPerSecond: number;
   calmSeconds: number;
   reshard: boolean;
+  /** Pack this many user records into each KPL aggregate (1 = plain records). */
+  aggregate?: number;
   /** Use running emulators (the test suite's); otherwise a local stack is started and stopped. */
   kinesisEndpoint?: string;
   dynamodbEndpoint?: string;
@@ -186,6 +188,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       partitionKeys: 64,
       signal: producerStop.signal,
       runId,
+      aggregate: opts.aggregate,
       onProgress: (n) => {
         produced = n;
       },

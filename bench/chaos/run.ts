@@ -3,7 +3,7 @@
  * summary; exits 1 when a record was lost, a duplicate is unexplained, order broke or two workers overlapped.
  *
  *   npm run chaos -- [--workers 4] [--shards 8] [--duration 180] [--kill-rate 8] [--seed N]
- *                    [--failover 10000] [--no-reshard]
+ *                    [--failover 10000] [--aggregate N] [--no-reshard]
  */
 import os from 'node:os';
 import { Command, Option } from 'commander';
@@ -27,18 +27,19 @@ const program = new Command('chaos')
   .addOption(new Option('--checkpoint-interval <ms>', 'the processors checkpoint after a batch once this much time has passed').default(1000).argParser(int('checkpoint-interval', 0)))
   .addOption(new Option('--rate <n>', 'records per second produced').default(200).argParser(int('rate', 1)))
   .addOption(new Option('--calm <seconds>', 'fault-free window after balancing, for the steady-state cost').default(30).argParser(int('calm', 1)))
+  .addOption(new Option('--aggregate <n>', 'KPL-aggregate this many user records per Kinesis record (1 = plain)').default(1).argParser(int('aggregate', 1)))
   .option('--no-reshard', 'no split and merge during the faults')
   .option('--dir <path>', 'directory for the worker logs (default: a new temporary directory)');
 
 program.parse();
-const o = program.opts<{ workers: number; shards: number; duration: number; killRate: number; faultsPerMinute?: number; seed: number; failover: number; checkpointInterval: number; rate: number; calm: number; reshard: boolean; dir?: string }>();
+const o = program.opts<{ workers: number; shards: number; duration: number; killRate: number; faultsPerMinute?: number; seed: number; failover: number; checkpointInterval: number; rate: number; calm: number; aggregate: number; reshard: boolean; dir?: string }>();
 
 const faultsPerMinute = o.faultsPerMinute ?? o.killRate;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
 console.log(
   `chaos run: seed ${o.seed}, ${o.workers} workers, ${o.shards} shards, ${o.duration} s of faults at ~${faultsPerMinute}/min, failover ${o.failover} ms, ` +
-    `checkpoint every ${o.checkpointInterval} ms, ${o.rate} records/s, resharding ${o.reshard ? 'on' : 'off'}`,
+    `checkpoint every ${o.checkpointInterval} ms, ${o.rate} records/s${o.aggregate > 1 ? ` in KPL aggregates of ${o.aggregate}` : ''}, resharding ${o.reshard ? 'on' : 'off'}`,
 );
 const result = await runChaos({
   workers: o.workers,
@@ -51,6 +52,7 @@ const result = await runChaos({
   recordsPerSecond: o.rate,
   calmSeconds: o.calm,
   reshard: o.reshard,
+  aggregate: o.aggregate,
   dir: o.dir,
   print: (line) => console.log(line),
 });

@@ -1,6 +1,6 @@
 /**
- * The chaos run, short: worker processes killed, paused, stopped and added while records flow, with a split
- * and a merge in the middle (`npm run chaos` is the long version). The verdict is the analysis of the
+ * The chaos run, short: worker processes killed, paused, stopped and added while KPL-aggregated records flow,
+ * with a split and a merge in the middle (`npm run chaos` is the long version). The verdict is the analysis of the
  * workers' own delivery logs: nothing lost, every duplicate explained by a crash or pause, order kept within
  * each processor session and per partition key across parent and child shards, no two workers on one shard.
  */
@@ -13,7 +13,7 @@ const env = testEnv();
 after(() => env?.close());
 
 describe('chaos run (short)', { skip: env ? false : SKIP_REASON }, () => {
-  test('3 workers, 4 shards, ~25 s of faults with a split and a merge: 0 lost, order kept, no overlap', { timeout: 240_000 }, async (t) => {
+  test('3 workers, 4 shards, ~25 s of faults with a split and a merge, KPL-aggregated records: 0 lost, order kept, no overlap', { timeout: 240_000 }, async (t) => {
     const result = await runChaos({
       workers: 3,
       shards: 4,
@@ -25,6 +25,8 @@ describe('chaos run (short)', { skip: env ? false : SKIP_REASON }, () => {
       recordsPerSecond: 100,
       calmSeconds: 3,
       reshard: true,
+      // KPL aggregates of 4 user records: sub-sequence checkpoints and de-aggregation under the same faults.
+      aggregate: 4,
       kinesisEndpoint: env!.kinesisEndpoint,
       dynamodbEndpoint: env!.dynamodbEndpoint,
       print: (line) => t.diagnostic(line),
