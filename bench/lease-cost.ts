@@ -17,6 +17,7 @@ import { startLocalStack } from '../src/local/stack.js';
 import { ensureStream } from '../src/local/streams.js';
 import { Worker } from '../src/worker/worker.js';
 import type { RecordProcessor } from '../src/processor/types.js';
+import { javaLeaseCalls } from './chaos/analysis.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,7 +29,6 @@ const { values } = parseArgs({
 const WINDOW_MILLIS = Number(values.window) * 1000;
 const FAILOVER = Number(values.failover);
 const FLEETS = values.fleets.split(',').map((f) => f.split('x').map(Number) as [number, number]);
-const EPSILON = 25;
 
 const idleProcessor = (): RecordProcessor => ({
   initialize: () => undefined,
@@ -49,12 +49,6 @@ function total(workers: Worker[]): Record<string, number> {
   return out;
 }
 
-/** Java KCL 2.x: every lease renewed each failover/3 − ε; each worker scans each (failover + ε) × 2. */
-function javaModel(workers: number, shards: number): { calls: number; writes: number; scans: number } {
-  const writes = 60_000 / (FAILOVER / 3 - EPSILON);
-  const scans = (workers * (60_000 / ((FAILOVER + EPSILON) * 2))) / shards;
-  return { calls: writes + scans, writes, scans };
-}
 
 /**
  * DynamoDB bills request units, not calls: a write of a small item is 1 write unit, an eventually consistent
@@ -120,10 +114,10 @@ async function main(): Promise<void> {
           .filter(([, v]) => v > 0);
         const calls = kinds.reduce((a, [, v]) => a + v, 0);
         const perShardMinute = calls / shardMinutes;
-        const java = javaModel(W, S);
+        const java = javaLeaseCalls(FAILOVER, W, S);
         const perKind = Object.fromEntries(kinds.map(([k, v]) => [k, v / shardMinutes]));
         const cost = requestCost(perKind, S);
-        const javaCost = requestCost({ renew: java.writes, scan: java.scans }, S);
+        const javaCost = requestCost({ renew: java.renewals, scan: java.scans }, S);
         const pct = (x: number, y: number) => `${x >= y ? '+' : ''}${((x / y - 1) * 100).toFixed(0)} %`;
         const row =
           `${String(W).padStart(7)}  ${String(S).padStart(6)}  ${balancedAfter.toFixed(1).padStart(6)} s  ${perShardMinute.toFixed(1).padStart(14)}  ${java.calls.toFixed(1).padStart(8)}  ` +

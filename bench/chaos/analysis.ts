@@ -12,7 +12,6 @@ export interface ChaosInput {
   lines: readonly ChaosLine[];
   faults: readonly Fault[];
   failoverMillis: number;
-  checkpointIntervalMillis: number;
   /** When the extra workers were started next to the first one, which had taken every shard. */
   scaleOut?: { t: number; workers: readonly string[]; shards: number };
   /** A fault-free window with records flowing, for the steady-state cost. */
@@ -61,7 +60,7 @@ export interface ChaosReport {
   /** graceful: from SIGTERM (includes the worker finishing its turn); gracefulGap: from the old processor's end. */
   failover: { crash: FailoverFigures; graceful: FailoverFigures; gracefulGap: Stats; pause: FailoverFigures };
   balanceMillis?: number;
-  calls?: { calm?: CallFigures; run: CallFigures };
+  calls: { calm?: CallFigures; run: CallFigures };
   faultCounts: Record<string, number>;
 }
 
@@ -266,7 +265,7 @@ export function analyzeChaos(input: ChaosInput): ChaosReport {
     }
   }
 
-  const calls = input.run ? { calm: input.calm && callFigures(lines, input.calm, input.failoverMillis), run: callFigures(lines, { ...input.run, workers: 0 }, input.failoverMillis) } : undefined;
+  const calls = { calm: input.calm && callFigures(lines, input.calm, input.failoverMillis), run: callFigures(lines, { ...input.run, workers: 0 }, input.failoverMillis) };
   const faultCounts: Record<string, number> = {};
   for (const f of faults) faultCounts[f.kind] = (faultCounts[f.kind] ?? 0) + 1;
 
@@ -295,6 +294,16 @@ export function analyzeChaos(input: ChaosInput): ChaosReport {
   };
 }
 
+/**
+ * The Java KCL 2.x lease-table calls per shard-minute at a failover time (checkpoints aside): every lease
+ * renewed each failover/3 − ε, and each worker scanning each (failover + ε) × 2 (kcl-semantics §3.1).
+ */
+export function javaLeaseCalls(failoverMillis: number, workers: number, shards: number, epsilonMillis = 25): { calls: number; renewals: number; scans: number } {
+  const renewals = 60_000 / (failoverMillis / 3 - epsilonMillis);
+  const scans = (workers * (60_000 / ((failoverMillis + epsilonMillis) * 2))) / shards;
+  return { calls: renewals + scans, renewals, scans };
+}
+
 type Calls = Extract<ChaosLine, { e: 'calls' }>['calls'];
 
 function flatten(c: Calls): Record<string, number> {
@@ -321,10 +330,7 @@ function callFigures(lines: readonly ChaosLine[], window: { from: number; to: nu
   }
   const total = Object.values(byKind).reduce((x, y) => x + y, 0);
   const shardMinutes = (window.shards * (window.to - window.from)) / 60_000;
-  const java =
-    window.workers > 0
-      ? (window.shards * (60_000 / (failoverMillis / 3 - 25)) + window.workers * (60_000 / ((failoverMillis + 25) * 2))) / window.shards
-      : undefined;
+  const java = window.workers > 0 ? javaLeaseCalls(failoverMillis, window.workers, window.shards).calls : undefined;
   return {
     perShardMinute: total / shardMinutes,
     perShardMinuteWithoutCheckpoints: (total - (byKind.checkpoint ?? 0)) / shardMinutes,
@@ -358,12 +364,12 @@ export function formatChaosReport(r: ChaosReport, failoverMillis: number): { lin
     `failover after SIGSTOP: ${statLine(r.failover.pause.all)}; kept by the paused worker or not moved: ${r.failover.pause.notMoved}`,
     `balance after scale-out: ${r.balanceMillis === undefined ? 'not reached' : secs(r.balanceMillis)}`,
   ];
-  if (c?.calm) {
+  if (c.calm) {
     lines.push(
       `lease table, steady state: ${c.calm.perShardMinute.toFixed(1)} calls per shard-minute, ${c.calm.perShardMinuteWithoutCheckpoints.toFixed(1)} without checkpoints (Java 2.x model at this failover: ${c.calm.javaModelWithoutCheckpoints?.toFixed(1)} + checkpoints) — ${kinds(c.calm.byKind)}`,
     );
   }
-  if (c) lines.push(`lease table, whole run: ${c.run.perShardMinute.toFixed(1)} calls per shard-minute, ${c.run.perShardMinuteWithoutCheckpoints.toFixed(1)} without checkpoints — ${kinds(c.run.byKind)}`);
+  lines.push(`lease table, whole run: ${c.run.perShardMinute.toFixed(1)} calls per shard-minute, ${c.run.perShardMinuteWithoutCheckpoints.toFixed(1)} without checkpoints — ${kinds(c.run.byKind)}`);
   lines.push(problems.length === 0 ? 'RESULT: PASS (0 lost, every duplicate explained, order kept, no overlap outside a pause)' : `RESULT: FAIL: ${problems.join('; ')}`);
   return { lines, passed: problems.length === 0, problems };
 }

@@ -12,9 +12,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DescribeStreamSummaryCommand, ListShardsCommand, MergeShardsCommand, SplitShardCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
+import { DescribeStreamSummaryCommand, MergeShardsCommand, SplitShardCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { createKinesisClient } from '../../src/aws/clients.js';
 import { killOnProcessExit, terminate, whenExited, type ChildExit } from '../../src/common/child-process.js';
+import { systemClock } from '../../src/common/clock.js';
+import { listShards, type ShardInfo } from '../../src/shards/shard-sync.js';
 import { startLocalStack, type LocalStack } from '../../src/local/stack.js';
 import { ensureStream } from '../../src/local/streams.js';
 import { produceRecords } from '../../src/local/producer.js';
@@ -71,7 +73,6 @@ export interface WorkerProcess {
   child: ChildProcess;
   exited: Promise<ChildExit>;
   paused: boolean;
-  gone: boolean;
   tail: LogTail;
 }
 
@@ -85,11 +86,7 @@ export function startWorkerProcess(id: string, dir: string, settings: WorkerProc
   const child = spawn(process.execPath, [WORKER_JS, JSON.stringify(options)], { stdio: ['ignore', 'ignore', stderr] });
   fs.closeSync(stderr);
   killOnProcessExit(child);
-  const proc: WorkerProcess = { id, logFile, child, exited: whenExited(child), paused: false, gone: false, tail: new LogTail(logFile) };
-  void proc.exited.then(() => {
-    proc.gone = true;
-  });
-  return proc;
+  return { id, logFile, child, exited: whenExited(child), paused: false, tail: new LogTail(logFile) };
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -107,15 +104,11 @@ async function waitUntil(what: string, check: () => boolean, timeoutMillis: numb
   return true;
 }
 
-async function openShards(kinesis: KinesisClient, stream: string): Promise<Shard[]> {
-  const shards: Shard[] = [];
-  let token: string | undefined;
-  do {
-    const out = await kinesis.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: stream }));
-    shards.push(...(out.Shards ?? []));
-    token = out.NextToken;
-  } while (token);
-  return shards.filter((s) => !s.SequenceNumberRange?.EndingSequenceNumber).sort((a, b) => (BigInt(a.HashKeyRange!.StartingHashKey!) < BigInt(b.HashKeyRange!.StartingHashKey!) ? -1 : 1));
+/** The open shards, in hash-key order (adjacent shards are neighbours). */
+async function openShards(kinesis: KinesisClient, stream: string): Promise<ShardInfo[]> {
+  const shards = await listShards(kinesis, stream, systemClock);
+  const start = (s: ShardInfo) => BigInt(s.hashKeyRange?.startingHashKey ?? '0');
+  return shards.filter((s) => s.endingSequenceNumber === undefined).sort((a, b) => (start(a) < start(b) ? -1 : 1));
 }
 
 async function waitStreamActive(kinesis: KinesisClient, stream: string): Promise<void> {
@@ -169,7 +162,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     faults.push({ kind: 'start', w: id, t: now() });
     return proc;
   };
-  const live = () => procs.filter((p) => !p.gone && p.child.exitCode === null && p.child.signalCode === null);
+  const live = () => procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
   const activeShards = (w?: string) => [...shardOwners(lines, faults).entries()].filter(([, o]) => w === undefined || o === w).map(([shard]) => shard);
 
   let produced = 0;
@@ -234,23 +227,23 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         const open = await openShards(kinesis, stream);
         if (splitChildren.length === 0) {
           const shard = open[Math.floor(random() * open.length)]!;
-          const lo = BigInt(shard.HashKeyRange!.StartingHashKey!);
-          const hi = BigInt(shard.HashKeyRange!.EndingHashKey!);
-          await kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: shard.ShardId!, NewStartingHashKey: ((lo + hi) / 2n).toString() }));
+          const lo = BigInt(shard.hashKeyRange!.startingHashKey);
+          const hi = BigInt(shard.hashKeyRange!.endingHashKey);
+          await kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: shard.shardId, NewStartingHashKey: ((lo + hi) / 2n).toString() }));
           await waitStreamActive(kinesis, stream);
           const after = await openShards(kinesis, stream);
-          splitChildren = after.filter((s) => s.ParentShardId === shard.ShardId).map((s) => s.ShardId!);
-          faults.push({ kind: 'split', t: now(), detail: `${shard.ShardId} → ${splitChildren.join(' + ')}` });
-          print(`${at()}  split ${shard.ShardId} → ${splitChildren.join(' + ')}`);
+          splitChildren = after.filter((s) => s.parentShardIds.includes(shard.shardId)).map((s) => s.shardId);
+          faults.push({ kind: 'split', t: now(), detail: `${shard.shardId} → ${splitChildren.join(' + ')}` });
+          print(`${at()}  split ${shard.shardId} → ${splitChildren.join(' + ')}`);
         } else {
           // Merge the two children of the split: they are adjacent, and the merge child then has two parents
           // that are themselves children, so order is checked across three generations.
-          const [a, b] = open.filter((s) => splitChildren.includes(s.ShardId!));
+          const [a, b] = open.filter((s) => splitChildren.includes(s.shardId));
           if (a && b) {
-            await kinesis.send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: a.ShardId!, AdjacentShardToMerge: b.ShardId! }));
+            await kinesis.send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: a.shardId, AdjacentShardToMerge: b.shardId }));
             await waitStreamActive(kinesis, stream);
-            faults.push({ kind: 'merge', t: now(), detail: `${a.ShardId} + ${b.ShardId}` });
-            print(`${at()}  merged ${a.ShardId} + ${b.ShardId}`);
+            faults.push({ kind: 'merge', t: now(), detail: `${a.shardId} + ${b.shardId}` });
+            print(`${at()}  merged ${a.shardId} + ${b.shardId}`);
           }
         }
         continue;
@@ -340,7 +333,6 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     lines: all,
     faults,
     failoverMillis: opts.failoverTimeMillis,
-    checkpointIntervalMillis: opts.checkpointIntervalMillis,
     scaleOut,
     calm,
     run: { from: t0, to: now(), shards: opts.shards },

@@ -1,6 +1,7 @@
 /**
  * LeaseCoordinator keeps the set of leases this worker holds and applies the lease decisions on timers:
- * renew everything held every failover/3, take (and steal) on the taker schedule, release on request.
+ * renew everything held every failover/3 (unless a checkpoint just did), scan and take (and steal, by graceful
+ * hand-off) at this worker's turn in the fleet's scan schedule, hand leases over when asked, release on request.
  * All writes for one lease go through a per-lease queue, so a renewal and a checkpoint never race on the
  * same counter value and mistake each other for a lost lease.
  */
@@ -257,9 +258,15 @@ export class LeaseCoordinator {
             entry.lastRenewedAt = sentAt;
             return;
           }
-          // The condition failed; if a retried write of ours already raised the counter, we still hold it.
+          // The condition failed; if a retried write of ours already raised the counter (owners as we left
+          // them, also during a hand-off), we still hold it.
           const current = await this.table.getLease(leaseKey);
-          if (current && current.leaseOwner === this.workerId && current.leaseCounter === entry.lease.leaseCounter + 1 && !current.checkpointOwner) {
+          if (
+            current &&
+            current.leaseCounter === entry.lease.leaseCounter + 1 &&
+            current.leaseOwner === entry.lease.leaseOwner &&
+            current.checkpointOwner === entry.lease.checkpointOwner
+          ) {
             entry.lease = current;
             entry.lastRenewedAt = sentAt;
             return;
@@ -357,9 +364,9 @@ export class LeaseCoordinator {
   }
 
   /**
-   * One taker cycle: scan, update observations, decide, take. Returns how long to wait before the next cycle:
-   * the regular period, or less when a foreign lease is due to expire sooner (so failover does not wait for
-   * a whole extra period).
+   * One taker cycle: scan, update observations, decide, take and steal. Returns how long to wait before the
+   * next: this worker's next turn, sooner after a move or when a foreign lease is due to expire (so failover
+   * does not wait for a whole extra turn).
    */
   async takeOnce(): Promise<number> {
     if (this.takingStopped) return this.takerIntervalMillis;

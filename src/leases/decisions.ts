@@ -1,6 +1,7 @@
 /**
- * Lease decisions as pure functions: which leases count as expired, which to take, which to steal. Inputs
- * are leases, what this worker has observed of their counters, and the time on its own monotonic clock;
+ * Lease decisions as pure functions: which leases count as expired, which to take, which to steal, and when
+ * to scan next. Inputs are leases, what this worker has observed of their counters, and the time on its own
+ * monotonic clock (the scan turns alone also take the wall clock, only to spread the workers' scans);
  * nothing here does I/O, so every rule is tested against scenario tables with a virtual clock.
  *
  * Expiry never compares clocks across machines (kcl-semantics §3.2): a worker remembers when *it* last saw
@@ -175,13 +176,11 @@ export interface ScanScheduleInput {
  * each worker every maxInterval. A worker alone has nobody to fail over from and scans every aloneInterval.
  */
 export function nextScanDelay(input: ScanScheduleInput): number {
-  const workers = [...new Set([...input.workers, input.workerId])].sort();
-  if (workers.length <= 1) return input.aloneIntervalMillis ?? input.maxIntervalMillis;
-  const period = Math.min(workers.length * input.fleetGapMillis, input.maxIntervalMillis);
-  const slot = (workers.indexOf(input.workerId) * period) / workers.length;
-  let delay = (((slot - input.wallNow) % period) + period) % period;
+  const turns = turnsOf(input);
+  if (!turns) return input.aloneIntervalMillis ?? input.maxIntervalMillis;
+  let delay = turns.delayTo(input.workerId);
   // Just past our slot (the scan itself took a moment): the next turn is a whole period away.
-  if (delay < period / (2 * workers.length)) delay += period;
+  if (delay < turns.period / (2 * turns.workers.length)) delay += turns.period;
   return delay;
 }
 
@@ -191,15 +190,19 @@ export function nextScanDelay(input: ScanScheduleInput): number {
  * waiting out its own (now empty) turn.
  */
 export function nextPeerScanDelay(input: ScanScheduleInput): number | undefined {
+  const turns = turnsOf(input);
+  if (!turns) return undefined;
+  return Math.min(...turns.workers.filter((w) => w !== input.workerId).map((w) => turns.delayTo(w)));
+}
+
+/** The turn schedule: every worker's slot in a period of W × gap (capped), by rank; undefined when alone. */
+function turnsOf(input: ScanScheduleInput): { workers: string[]; period: number; delayTo: (worker: string) => number } | undefined {
   const workers = [...new Set([...input.workers, input.workerId])].sort();
   if (workers.length <= 1) return undefined;
   const period = Math.min(workers.length * input.fleetGapMillis, input.maxIntervalMillis);
-  let best: number | undefined;
-  workers.forEach((w, i) => {
-    if (w === input.workerId) return;
-    const slot = (i * period) / workers.length;
-    const delay = (((slot - input.wallNow) % period) + period) % period;
-    best = best === undefined ? delay : Math.min(best, delay);
-  });
-  return best;
+  const delayTo = (worker: string) => {
+    const slot = (workers.indexOf(worker) * period) / workers.length;
+    return (((slot - input.wallNow) % period) + period) % period;
+  };
+  return { workers, period, delayTo };
 }

@@ -144,47 +144,25 @@ export class LeaseTable {
    */
   async initiateHandoff(lease: Lease, to: string): Promise<boolean> {
     if (!lease.leaseOwner) return false;
-    this.countUpdate('handoff');
-    try {
-      await this.dynamodb.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { leaseKey: { S: lease.leaseKey } },
-          ConditionExpression: '#ctr = :ctr AND #owner = :from AND attribute_not_exists(#co)',
-          UpdateExpression: 'SET #owner = :to, #co = :from',
-          ExpressionAttributeNames: { '#ctr': 'leaseCounter', '#owner': 'leaseOwner', '#co': 'checkpointOwner' },
-          ExpressionAttributeValues: { ':ctr': { N: String(lease.leaseCounter) }, ':from': { S: lease.leaseOwner }, ':to': { S: to } },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw classifyAwsError(err, `hand-off lease ${lease.leaseKey}`);
-    }
+    return this.unfencedUpdate(lease.leaseKey, 'handoff', {
+      condition: '#ctr = :ctr AND #owner = :from AND attribute_not_exists(#co)',
+      update: 'SET #owner = :to, #co = :from',
+      names: { '#ctr': 'leaseCounter', '#owner': 'leaseOwner', '#co': 'checkpointOwner' },
+      values: { ':ctr': { N: String(lease.leaseCounter) }, ':from': { S: lease.leaseOwner }, ':to': { S: to } },
+    });
   }
 
   /**
    * Withdraws a hand-off this worker asked for (it is shutting down): the lease becomes unowned so any worker
    * takes it at its next scan. The counter is left alone; the old owner's transfer then fails harmlessly.
    */
-  async abandonHandoff(leaseKey: string, me: string, from: string): Promise<boolean> {
-    this.countUpdate('abandon');
-    try {
-      await this.dynamodb.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { leaseKey: { S: leaseKey } },
-          ConditionExpression: '#owner = :me AND #co = :from',
-          UpdateExpression: 'REMOVE #owner, #co',
-          ExpressionAttributeNames: { '#owner': 'leaseOwner', '#co': 'checkpointOwner' },
-          ExpressionAttributeValues: { ':me': { S: me }, ':from': { S: from } },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw classifyAwsError(err, `withdraw hand-off of lease ${leaseKey}`);
-    }
+  abandonHandoff(leaseKey: string, me: string, from: string): Promise<boolean> {
+    return this.unfencedUpdate(leaseKey, 'abandon', {
+      condition: '#owner = :me AND #co = :from',
+      update: 'REMOVE #owner, #co',
+      names: { '#owner': 'leaseOwner', '#co': 'checkpointOwner' },
+      values: { ':me': { S: me }, ':from': { S: from } },
+    });
   }
 
   /**
@@ -262,7 +240,6 @@ export class LeaseTable {
 
   /** Sets attributes that are not fenced (childShardIds, hash range): the Java "meta update". */
   async updateMeta(leaseKey: string, set: Item): Promise<void> {
-    this.countUpdate('meta');
     const names: Record<string, string> = {};
     const values: Item = {};
     const parts = Object.entries(set).map(([k, v], i) => {
@@ -270,20 +247,34 @@ export class LeaseTable {
       values[`:m${i}`] = v;
       return `#m${i} = :m${i}`;
     });
+    await this.unfencedUpdate(leaseKey, 'meta', { condition: 'attribute_exists(leaseKey)', update: `SET ${parts.join(', ')}`, names, values });
+  }
+
+  /**
+   * A conditional UpdateItem that leaves the counter alone (hand-off requests and withdrawals, meta updates).
+   * Returns false when the condition failed; other failures throw the library's error family.
+   */
+  private async unfencedUpdate(
+    leaseKey: string,
+    what: string,
+    spec: { condition: string; update: string; names: Record<string, string>; values: Item },
+  ): Promise<boolean> {
+    this.countUpdate(what);
     try {
       await this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { leaseKey: { S: leaseKey } },
-          ConditionExpression: 'attribute_exists(leaseKey)',
-          UpdateExpression: `SET ${parts.join(', ')}`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          ConditionExpression: spec.condition,
+          UpdateExpression: spec.update,
+          ExpressionAttributeNames: spec.names,
+          ExpressionAttributeValues: spec.values,
         }),
       );
+      return true;
     } catch (err) {
-      if (isConditionalCheckFailed(err)) return;
-      throw classifyAwsError(err, `update ${leaseKey}`);
+      if (isConditionalCheckFailed(err)) return false;
+      throw classifyAwsError(err, `${what} lease ${leaseKey}`);
     }
   }
 

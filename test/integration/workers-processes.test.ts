@@ -92,7 +92,7 @@ class Fleet {
     this.producing.abort();
     const { written } = (await this.producer) ?? { written: 0 };
     await waitFor(`all ${written} records delivered`, () => new Set(this.lines().flatMap((l) => (l.e === 'recs' ? l.r.map((r) => r[0]) : []))).size >= written, 30_000, 200);
-    return analyzeChaos({ produced: written, lines: this.lines(), faults: this.faults, failoverMillis: FAILOVER, checkpointIntervalMillis: 500, run: { from: 0, to: now(), shards: 4 } });
+    return analyzeChaos({ produced: written, lines: this.lines(), faults: this.faults, failoverMillis: FAILOVER, run: { from: 0, to: now(), shards: 4 } });
   }
 
   async close(): Promise<void> {

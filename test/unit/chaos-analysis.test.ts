@@ -21,7 +21,7 @@ const cp = (w: string, s: string, shard: string, t: number, n: number): ChaosLin
 const end = (w: string, s: string, shard: string, t: number, reason: 'leaseLost' | 'shardEnded' | 'shutdownRequested'): ChaosLine => ({ e: 'end', w, s, shard, reason, t });
 
 function input(lines: ChaosLine[], faults: Fault[], produced: number): ChaosInput {
-  return { produced, lines, faults, failoverMillis: 10_000, checkpointIntervalMillis: 1000, run: { from: 0, to: 60_000, shards: 1 } };
+  return { produced, lines, faults, failoverMillis: 10_000, run: { from: 0, to: 60_000, shards: 1 } };
 }
 
 describe('chaos analysis', () => {
