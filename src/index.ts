@@ -40,4 +40,4 @@ export { systemClock, VirtualClock, type Clock } from './common/clock.js';
 export { createKinesisClient, createDynamoDBClient, type AwsClientOptions } from './aws/clients.js';
 export { LeaseTable } from './leases/lease-table.js';
 export type { Lease, HashKeyRange } from './leases/lease.js';
-export { createUserRecord } from './retrieval/records.js';
+export { createUserRecord } from './retrieval/user-record.js';

@@ -2,8 +2,12 @@
  * The logger seam. The library logs through this interface only; pino satisfies it, and so does any logger
  * with pino's `(object, message)` call shape. Credentials are never passed to it.
  */
+import { createRequire } from 'node:module';
 import pino from 'pino';
-import pretty from 'pino-pretty';
+import type { PrettyOptions } from 'pino-pretty';
+
+// pino-pretty is loaded only when a pretty logger is asked for (the CLI), so importing the library never loads it.
+const requireFromHere = createRequire(import.meta.url);
 
 type LogFn = {
   (obj: Record<string, unknown>, msg?: string): void;
@@ -27,6 +31,7 @@ export function createLogger(options: { pretty?: boolean; level?: string } = {})
   if (options.pretty) {
     // In this thread and synchronous (not a transport worker), so log lines and the command's own output
     // appear in the order they happened, and nothing is lost when the process exits.
+    const pretty = requireFromHere('pino-pretty') as (options: PrettyOptions) => NodeJS.WritableStream;
     return pino({ level }, pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, ignore: 'pid,hostname,workerId', translateTime: 'HH:MM:ss.l', singleLine: true }));
   }
   return pino({ level }, pino.destination({ dest: 2, sync: false }));

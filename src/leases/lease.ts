@@ -4,11 +4,9 @@
  * LeaseCoordinator that applies them on timers. It never reads records.
  */
 import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
+import type { HashKeyRange } from '../common/hash-key-range.js';
 
-export interface HashKeyRange {
-  readonly startingHashKey: string;
-  readonly endingHashKey: string;
-}
+export type { HashKeyRange };
 
 /** One row of the lease table, as the Java KCL 2.x/3.x writes it. */
 export interface Lease {

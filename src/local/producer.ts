@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { systemClock, sleepUnlessAborted } from '../common/clock.js';
-import { aggregateInto } from '../retrieval/kpl.js';
+import { aggregateInto } from './kpl-aggregate.js';
 
 export interface ProduceOptions {
   stream: string;

@@ -22,6 +22,7 @@ import { createKinesisClient, LOCAL_REGION } from '../aws/clients.js';
 import { systemClock } from '../common/clock.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { ensureStream } from './streams.js';
+import { forEachLine } from '../common/lines.js';
 import { killOnProcessExit, terminate, whenExited, within, type ChildExit } from '../common/child-process.js';
 
 export interface LocalStackOptions {
@@ -97,6 +98,46 @@ const ZERO_DURATIONS = [
  */
 const PARENT_WATCHDOG =
   "process.stdin.on('end',()=>process.exit(0));process.stdin.on('error',()=>{});process.stdin.resume();process.stdin.unref();";
+
+/** The emulator packages: optional peer dependencies, so a production install of the library carries neither. */
+const EMULATOR_PACKAGES = ['kinesis-local', 'dynalite'] as const;
+
+/** Local mode was asked for but the emulators are not installed (a production install leaves them out). */
+export class EmulatorsNotInstalledError extends Error {
+  constructor(readonly missing: readonly string[]) {
+    const ranges = peerRanges();
+    const install = EMULATOR_PACKAGES.map((name) => (ranges[name] ? `${name}@${JSON.stringify(ranges[name])}` : name)).join(' ');
+    super(
+      `local mode needs the emulators ${missing.join(' and ')}, which are not installed (they are optional peer ` +
+        `dependencies of kcl-ts, left out of production installs); install them with: npm install --save-dev ${install}`,
+    );
+    this.name = 'EmulatorsNotInstalledError';
+  }
+}
+
+/** The emulators' version ranges as this package's manifest declares them (one source of truth). */
+function peerRanges(): Record<string, string> {
+  try {
+    // dist/src/local/stack.js → the package root, in the repository and in an installed package alike.
+    const manifest = requireFromHere('../../../package.json') as { peerDependencies?: Record<string, string> };
+    return manifest.peerDependencies ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/** Throws EmulatorsNotInstalledError naming every emulator package that cannot be resolved from here. */
+export function checkEmulatorsInstalled(): void {
+  const missing = EMULATOR_PACKAGES.filter((name) => {
+    try {
+      requireFromHere.resolve(name === 'kinesis-local' ? 'kinesis-local/main.js' : name);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) throw new EmulatorsNotInstalledError(missing);
+}
 
 export class PortInUseError extends Error {
   constructor(
@@ -294,21 +335,13 @@ async function startKinesisLocalOnce(requestedPort: number | undefined, logger: 
   const recent: string[] = [];
   const capture = (stream: NodeJS.ReadableStream | null, name: string) => {
     if (!stream) return;
-    let partial = '';
-    const keep = (line: string) => {
+    forEachLine(stream, (line) => {
       const text = line.trimEnd();
       if (!text) return;
       recent.push(text);
       if (recent.length > OUTPUT_LINES_KEPT) recent.shift();
       log.debug({ stream: name }, text);
-    };
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      lines.forEach(keep);
     });
-    stream.on('end', () => keep(partial));
   };
   capture(child.stdout, 'stdout');
   capture(child.stderr, 'stderr');
@@ -398,6 +431,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (!s.name) throw new Error('stream name must not be empty');
     if (!Number.isInteger(s.shards) || s.shards <= 0) throw new Error(`stream ${s.name}: shards must be a positive integer, got ${s.shards}`);
   }
+  checkEmulatorsInstalled();
   signal.throwIfAborted();
 
   const t0 = systemClock.now();

@@ -5,7 +5,7 @@
  *
  * A processor file is its own executable:
  *
- *   import { runChildProcessor } from '<this package>/dist/src/multilang/index.js';
+ *   import { runChildProcessor } from 'kcl-ts/child';
  *   class MyProcessor implements RecordProcessor { ... }
  *   await runChildProcessor(new MyProcessor());
  *
@@ -22,8 +22,9 @@ import {
   ThrottlingException,
 } from '../common/errors.js';
 import type { Checkpointer, KinesisClientRecord, RecordProcessor } from '../processor/types.js';
-import { createUserRecord } from '../retrieval/records.js';
-import { LineSplitter, decodeDaemonLine, encodeChildMessage } from './codec.js';
+import { createUserRecord } from '../retrieval/user-record.js';
+import { LineSplitter } from '../common/lines.js';
+import { decodeDaemonLine, encodeChildMessage } from './codec.js';
 import type { CheckpointRequestMessage, CheckpointResponseMessage, IncomingDaemonMessage, RecordMessage } from './messages.js';
 
 export interface ChildRunnerOptions {

@@ -22,7 +22,8 @@ import type {
   ShardEndedInput,
   ShutdownRequestedInput,
 } from '../processor/types.js';
-import { LineSplitter, decodeChildLine, encodeDaemonMessage, recordToMessage } from './codec.js';
+import { forEachLine, LineSplitter } from '../common/lines.js';
+import { decodeChildLine, encodeDaemonMessage, recordToMessage } from './codec.js';
 import type { CheckpointRequestMessage, ChildMessage, DaemonAction, DaemonMessage } from './messages.js';
 
 export interface MultiLangProcessorOptions {
@@ -74,10 +75,7 @@ class ChildConnection {
       // closes because the process is exiting: give the exit a moment to be the reason reported.
       setTimeout(() => this.end('the child closed its stdout'), 200).unref();
     });
-    const err = new LineSplitter();
-    const relay = (line: string) => stderr.write(`[${shardId}] ${line}\n`);
-    proc.stderr?.on('data', (chunk: Buffer) => err.push(chunk).forEach(relay));
-    proc.stderr?.once('end', () => err.end().forEach(relay));
+    if (proc.stderr) forEachLine(proc.stderr, (line) => stderr.write(`[${shardId}] ${line}\n`));
   }
 
   private onLine(line: string): void {

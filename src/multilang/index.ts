@@ -9,7 +9,6 @@ export {
   recordToMessage,
   decodeChildLine,
   decodeDaemonLine,
-  LineSplitter,
   type ChildLine,
   type DaemonLine,
 } from './codec.js';

@@ -4,6 +4,7 @@
  * package can depend on it without pulling in the worker.
  */
 import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
+import type { HashKeyRange } from '../common/hash-key-range.js';
 
 /** One user record: a plain Kinesis record, or one record unpacked from a KPL aggregate. */
 export interface KinesisClientRecord {
@@ -53,7 +54,7 @@ export interface InitializationInput {
 export interface ChildShard {
   readonly shardId: string;
   readonly parentShards: readonly string[];
-  readonly hashKeyRange?: { readonly startingHashKey: string; readonly endingHashKey: string };
+  readonly hashKeyRange?: HashKeyRange;
 }
 
 export interface ProcessRecordsInput {

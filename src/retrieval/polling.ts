@@ -6,9 +6,10 @@
 import { GetRecordsCommand, GetShardIteratorCommand, type GetRecordsCommandOutput, type GetShardIteratorCommandInput, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { awsErrorName, classifyAwsError, isThrottling } from '../aws/errors.js';
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
+import { hashKeyRangeOf, type HashKeyRange } from '../common/hash-key-range.js';
 import { toError } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
-import { compareSequenceNumbers, isSentinel, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
+import { compareSequenceNumbers, isSentinel, isShardEnd, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import type { ChildShard, KinesisClientRecord } from '../processor/types.js';
 import { toUserRecords } from './records.js';
 
@@ -42,7 +43,7 @@ export interface PollingOptions {
   /** Ceiling of the backoff after throttling or errors. */
   maxBackoffMillis?: number;
   /** The shard's hash range: KPL aggregates with a user record outside it are dropped (after resharding). */
-  hashKeyRange?: { startingHashKey: string; endingHashKey: string };
+  hashKeyRange?: HashKeyRange;
 }
 
 /** Calls observed, for metrics and tests. */
@@ -140,7 +141,7 @@ export class PollingRecordsSource implements RecordsSource {
   private async fetchLoop(): Promise<void> {
     const signal = this.controller.signal;
     const { start, shardId } = this.options;
-    if (start.sequenceNumber === 'SHARD_END') {
+    if (isShardEnd(start)) {
       this.endOfShard(undefined);
       return;
     }
@@ -191,9 +192,7 @@ export class PollingRecordsSource implements RecordsSource {
           childShards: out.ChildShards?.map((c) => ({
             shardId: c.ShardId ?? '',
             parentShards: c.ParentShards ?? [],
-            hashKeyRange: c.HashKeyRange?.StartingHashKey !== undefined && c.HashKeyRange.EndingHashKey !== undefined
-              ? { startingHashKey: c.HashKeyRange.StartingHashKey, endingHashKey: c.HashKeyRange.EndingHashKey }
-              : undefined,
+            hashKeyRange: hashKeyRangeOf(c.HashKeyRange),
           })),
           bytes,
         });

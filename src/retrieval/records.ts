@@ -3,50 +3,8 @@
  * Kinesis record → many user records with sub-sequence numbers, see kpl.ts).
  */
 import type { _Record } from '@aws-sdk/client-kinesis';
-import type { KinesisClientRecord } from '../processor/types.js';
-import { deaggregate, type DeaggregateResult, type HashKeyRange } from './kpl.js';
-
-class UserRecord implements KinesisClientRecord {
-  constructor(
-    readonly data: Buffer,
-    readonly partitionKey: string,
-    readonly sequenceNumber: string,
-    readonly subSequenceNumber: number,
-    readonly approximateArrivalTimestamp: Date,
-    readonly aggregated: boolean,
-    readonly explicitHashKey?: string,
-    readonly encryptionType?: string,
-  ) {}
-  text(): string {
-    return this.data.toString('utf8');
-  }
-  json<T = unknown>(): T {
-    return JSON.parse(this.text()) as T;
-  }
-}
-
-export function createUserRecord(fields: {
-  data: Uint8Array;
-  partitionKey: string;
-  sequenceNumber: string;
-  subSequenceNumber?: number;
-  approximateArrivalTimestamp?: Date;
-  aggregated?: boolean;
-  explicitHashKey?: string;
-  encryptionType?: string;
-}): KinesisClientRecord {
-  const data = Buffer.isBuffer(fields.data) ? fields.data : Buffer.from(fields.data.buffer, fields.data.byteOffset, fields.data.byteLength);
-  return new UserRecord(
-    data,
-    fields.partitionKey,
-    fields.sequenceNumber,
-    fields.subSequenceNumber ?? 0,
-    fields.approximateArrivalTimestamp ?? new Date(0),
-    fields.aggregated ?? false,
-    fields.explicitHashKey,
-    fields.encryptionType,
-  );
-}
+import type { HashKeyRange } from '../common/hash-key-range.js';
+import { deaggregate, type DeaggregateResult } from './kpl.js';
 
 /**
  * User records of one Kinesis record, in sub-sequence order: a KPL aggregate is unpacked (and dropped whole

@@ -7,6 +7,7 @@ import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/clie
 import { awsErrorName, classifyAwsError, isThrottling } from '../aws/errors.js';
 import { InvalidStateException } from '../common/errors.js';
 import type { Clock } from '../common/clock.js';
+import { hashKeyRangeOf, type HashKeyRange } from '../common/hash-key-range.js';
 import { sentinel, TRIM_HORIZON, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import type { InitialPosition } from '../config/config.js';
 import type { Lease } from '../leases/lease.js';
@@ -17,7 +18,7 @@ export interface ShardInfo {
   readonly parentShardIds: readonly string[];
   readonly startingSequenceNumber: string;
   readonly endingSequenceNumber?: string;
-  readonly hashKeyRange?: { startingHashKey: string; endingHashKey: string };
+  readonly hashKeyRange?: HashKeyRange;
 }
 
 export function toShardInfo(shard: Shard): ShardInfo {
@@ -26,9 +27,7 @@ export function toShardInfo(shard: Shard): ShardInfo {
     parentShardIds: [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => Boolean(p)),
     startingSequenceNumber: shard.SequenceNumberRange?.StartingSequenceNumber ?? '0',
     endingSequenceNumber: shard.SequenceNumberRange?.EndingSequenceNumber,
-    hashKeyRange: shard.HashKeyRange?.StartingHashKey !== undefined && shard.HashKeyRange.EndingHashKey !== undefined
-      ? { startingHashKey: shard.HashKeyRange.StartingHashKey, endingHashKey: shard.HashKeyRange.EndingHashKey }
-      : undefined,
+    hashKeyRange: hashKeyRangeOf(shard.HashKeyRange),
   };
 }
 

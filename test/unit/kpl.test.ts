@@ -9,7 +9,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { KPL_MAGIC, aggregate, aggregateInto, deaggregate, effectiveHashKey, type AggregateInput } from '../../src/retrieval/kpl.js';
+import { KPL_MAGIC, deaggregate, effectiveHashKey } from '../../src/retrieval/kpl.js';
+import { aggregate, aggregateInto, type AggregateInput } from '../../src/local/kpl-aggregate.js';
 import type { KinesisClientRecord } from '../../src/processor/types.js';
 
 // ---- aws-kinesis-agg, typed by hand (its .d.ts needs aws-sdk v2 / aws-lambda types) ----------------------------

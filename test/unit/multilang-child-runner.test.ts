@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { LineSplitter, checkpointError, runChildProcessor } from '../../src/multilang/index.js';
+import { checkpointError, runChildProcessor } from '../../src/multilang/index.js';
+import { LineSplitter } from '../../src/common/lines.js';
 import {
   IllegalArgumentException,
   InvalidStateException,

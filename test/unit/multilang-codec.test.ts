@@ -5,14 +5,14 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  LineSplitter,
   decodeChildLine,
   decodeDaemonLine,
   encodeChildMessage,
   encodeDaemonMessage,
   recordToMessage,
 } from '../../src/multilang/index.js';
-import { createUserRecord } from '../../src/retrieval/records.js';
+import { createUserRecord } from '../../src/retrieval/user-record.js';
+import { LineSplitter } from '../../src/common/lines.js';
 
 describe('encodeDaemonMessage', () => {
   test('processRecords matches the spec example byte for byte', () => {

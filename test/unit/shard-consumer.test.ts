@@ -15,7 +15,7 @@ import { TRANSITIONS, canTransition, finalCallback, mergeShutdownReason, type Co
 import type { Lease } from '../../src/leases/lease.js';
 import type { ChildShard, Checkpointer, InitializationInput, ProcessRecordsInput, RecordProcessor, ShardEndedInput, ShutdownRequestedInput, LeaseLostInput } from '../../src/processor/types.js';
 import type { RecordsBatch, RecordsSource } from '../../src/retrieval/polling.js';
-import { createUserRecord } from '../../src/retrieval/records.js';
+import { createUserRecord } from '../../src/retrieval/user-record.js';
 import { deferred, type Deferred } from '../helpers/deferred.js';
 
 // ---------------------------------------------------------------------------------------------------------------

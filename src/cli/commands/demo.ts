@@ -7,10 +7,10 @@ import { Command, Option } from 'commander';
 import { createDynamoDBClient, createKinesisClient } from '../../aws/clients.js';
 import { createLogger } from '../../common/logger.js';
 import { formatSequenceNumber } from '../../checkpoint/sequence.js';
-import { startLocalStack } from '../../local/stack.js';
+import { checkEmulatorsInstalled, startLocalStack } from '../../local/stack.js';
 import { produceRecords } from '../../local/producer.js';
 import { Worker } from '../../worker/worker.js';
-import { CountingProcessor } from '../../../samples/counting-processor.js';
+import { CountingProcessor } from '../../local/counting-processor.js';
 import { positiveInt } from '../common.js';
 import { loadPropertiesConfig } from '../../config/load.js';
 import { checkExecutable, createMultiLangWorker } from '../../multilang/daemon.js';
@@ -60,6 +60,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  checkEmulatorsInstalled();
   // With --properties the daemon's file decides the stream and application; the endpoints are the local ones.
   const fileConfig = opts.properties ? await loadPropertiesConfig(opts.properties, { onWarning: (m) => logger.warn(m) }) : undefined;
   if (fileConfig) checkExecutable(fileConfig.executableName);

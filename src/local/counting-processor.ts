@@ -1,18 +1,10 @@
 /**
- * A sample record processor: counts records and bytes per shard, checkpoints every few seconds (retrying
- * when DynamoDB throttles), and checkpoints at shard end and at shutdown so the next owner resumes exactly
- * after the last record processed. `npm start` runs it in-process against the local emulators.
+ * The demo's record processor (`npm start`, `kcl demo`): counts records and bytes per shard, checkpoints every
+ * few seconds (retrying when DynamoDB throttles), and checkpoints at shard end and at shutdown so the next
+ * owner resumes exactly after the last record processed. It uses only the public processor API.
  */
-import {
-  ThrottlingException,
-  ShutdownException,
-  type Checkpointer,
-  type InitializationInput,
-  type ProcessRecordsInput,
-  type RecordProcessor,
-  type ShardEndedInput,
-  type ShutdownRequestedInput,
-} from '../src/index.js';
+import { ShutdownException, ThrottlingException } from '../common/errors.js';
+import type { Checkpointer, InitializationInput, ProcessRecordsInput, RecordProcessor, ShardEndedInput, ShutdownRequestedInput } from '../processor/types.js';
 
 export interface CountingOptions {
   checkpointIntervalMillis?: number;
