@@ -296,7 +296,7 @@ export function analyzeChaos(input: ChaosInput): ChaosReport {
 
 /**
  * The Java KCL 2.x lease-table calls per shard-minute at a failover time (checkpoints aside): every lease
- * renewed each failover/3 − ε, and each worker scanning each (failover + ε) × 2 (kcl-semantics §3.1).
+ * renewed each failover/3 − ε, and each worker scanning each (failover + ε) × 2 (docs/differences-from-java.md, 'Leases and workers').
  */
 export function javaLeaseCalls(failoverMillis: number, workers: number, shards: number, epsilonMillis = 25): { calls: number; renewals: number; scans: number } {
   const renewals = 60_000 / (failoverMillis / 3 - epsilonMillis);

@@ -2,7 +2,7 @@
  * aws/ builds the SDK v3 clients: endpoints, region, credentials and the HTTP handler. It holds no KCL logic.
  *
  * Kinesis always gets the HTTP/1.1 handler: the SDK's default HTTP/2 handler fails intermittently against the
- * emulators (see shared/research), and polling gains nothing from HTTP/2 on AWS either.
+ * emulators (see docs/local-mode.md, 'Traps that matter to users'), and polling gains nothing from HTTP/2 on AWS either.
  */
 import http from 'node:http';
 import https from 'node:https';

@@ -1,5 +1,5 @@
 /**
- * The Checkpointer handed to a processor for one shard lease (kcl-semantics §7). It validates positions
+ * The Checkpointer handed to a processor for one shard lease (docs/checkpoints.md, 'Checkpoint rules'). It validates positions
  * (never behind the last checkpoint, never beyond the largest record delivered), turns "the last record
  * before shard end" into SHARD_END, skips writes of the value already stored, and serialises calls so
  * two checkpoints of one shard never race.

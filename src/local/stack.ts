@@ -5,7 +5,7 @@
  * (DynamoDB). It owns the child for its whole life: it picks its ports, captures its output, waits for its
  * health check, and makes sure it is gone after stop(), after a failed start, and when this process exits.
  *
- * kinesis-local traps handled here (see shared/research/emulators-and-peers.md):
+ * kinesis-local traps handled here (see docs/local-mode.md, 'The stack'):
  * - KINESIS_MOCK_CERT_PATH is resolved against the CWD, so it is set to an absolute path (and CWD = package dir).
  * - it always opens a TLS port besides the plain one, and binds both on every interface; there is no bind option.
  * - durations need units (`0ms`); a bare `0` and an empty INITIALIZE_STREAMS are fatal config errors.

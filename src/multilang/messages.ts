@@ -2,7 +2,7 @@
  * multilang/ owns the MultiLangDaemon: the protocol codec, the daemon-side processor that drives a child
  * process, and the child-side runner for TypeScript processors. It uses the core; the core never imports it.
  *
- * This file owns the message shapes of the protocol (spec multilang-protocol.md §2.1, §2.2). Field order in
+ * This file owns the message shapes of the protocol (docs/multilang-protocol.md, 'Messages'). Field order in
  * the interfaces is the order the Java daemon writes them, which the codec reproduces.
  */
 
@@ -67,7 +67,7 @@ export type DaemonMessage =
 export type DaemonAction = Exclude<DaemonMessage['action'], 'checkpoint'>;
 
 /**
- * KCL 1.x daemons sent `shutdown` with a reason (spec §2.6). Our daemon never emits it; the child runner
+ * KCL 1.x daemons sent `shutdown` with a reason (docs/multilang-protocol.md, 'Messages'). Our daemon never emits it; the child runner
  * still understands it so a TypeScript child also works under an old Java daemon.
  */
 export interface LegacyShutdownMessage {

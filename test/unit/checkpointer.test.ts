@@ -1,5 +1,5 @@
 /**
- * RecordProcessorCheckpointer (kcl-semantics §7): range checks against the last checkpoint and the largest
+ * RecordProcessorCheckpointer (docs/checkpoints.md, 'Checkpoint rules'): range checks against the last checkpoint and the largest
  * delivered position, SHARD_END mapping after the shard ended, no-op writes, ShutdownException after close,
  * failure handling and serialisation of concurrent calls.
  */
@@ -298,7 +298,7 @@ describe('RecordProcessorCheckpointer', () => {
 
   test('a queued call behind a higher in-flight checkpoint must not move the checkpoint backwards', async () => {
     // Java's checkpointer methods are synchronized: the second call is validated only after the first write
-    // completed, against lastCheckpoint = 300, so it is out of range (IllegalArgumentException, §7.2 "including
+    // completed, against lastCheckpoint = 300, so it is out of range (IllegalArgumentException, docs/checkpoints.md: "including
     // moving backwards"). Here the range check has to see the position as of when the write actually runs.
     const { cp, write } = make(TRIM_HORIZON, esn('300'));
     write.holdWrites = true;

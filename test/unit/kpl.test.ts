@@ -1,5 +1,5 @@
 /**
- * KPL aggregation format (kcl-semantics §8, §2 sub-sequence numbers): our aggregate/deaggregate round trip,
+ * KPL aggregation format (docs/retrieval.md, 'KPL aggregation'; docs/checkpoints.md, 'Sub-sequence numbers'): our aggregate/deaggregate round trip,
  * interop with the independent aws-kinesis-agg implementation in both directions, pass-through of plain and
  * corrupt records, hash-range filtering after resharding, and the exact effective hash key.
  *
@@ -334,7 +334,7 @@ describe('plain and corrupt records are passed through unchanged', () => {
   });
 
   test('magic followed by ≤ 16 bytes → corrupt (not an aggregate), passed through; 17+ bytes are checked', () => {
-    // §8: "more than 16 bytes remain after the magic" is required; we report the magic-but-too-short case as
+    // docs/retrieval.md, 'KPL aggregation': more than 16 bytes must follow the magic; we report the magic-but-too-short case as
     // 'corrupt' (it starts with the magic) and pass it through unchanged like every non-aggregate.
     for (const tail of [Buffer.alloc(0), Buffer.alloc(5), md5(Buffer.alloc(0))]) {
       const bad = Buffer.concat([KPL_MAGIC, tail]);

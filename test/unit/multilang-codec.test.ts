@@ -1,5 +1,5 @@
 /**
- * Multi-language protocol codec (spec §1.3, §2): byte-exact daemon messages, Jackson-like decoding of child
+ * Multi-language protocol codec (docs/multilang-protocol.md, 'Messages'): byte-exact daemon messages, Jackson-like decoding of child
  * lines (blank, garbage, unknown properties, scalar coercion, lossless big sequence numbers), and line framing.
  */
 import { test, describe } from 'node:test';
@@ -15,7 +15,7 @@ import { createUserRecord } from '../../src/retrieval/user-record.js';
 import { LineSplitter } from '../../src/common/lines.js';
 
 describe('encodeDaemonMessage', () => {
-  test('processRecords matches the spec example byte for byte', () => {
+  test('processRecords matches the documented example byte for byte', () => {
     const record = createUserRecord({
       data: Buffer.from('meow'),
       partitionKey: 'cat',

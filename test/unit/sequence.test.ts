@@ -1,5 +1,5 @@
 /**
- * Sequence-number ordering and validation (kcl-semantics §2): AT_TIMESTAMP < TRIM_HORIZON < LATEST < every real
+ * Sequence-number ordering and validation (docs/checkpoints.md, 'Sequence numbers' and 'Sentinels'): AT_TIMESTAMP < TRIM_HORIZON < LATEST < every real
  * sequence number (as big integers, then by sub-sequence) < SHARD_END; anything but digits or a sentinel is an
  * IllegalArgumentException.
  */

@@ -1,5 +1,5 @@
 /**
- * The ShardConsumer state machine (kcl-semantics §5, §4.3 shard end, §4.3 waiting on parents) and its pure parts
+ * The ShardConsumer state machine (docs/checkpoints.md, 'Processor lifecycle'; docs/shards.md, 'Parents and children') and its pure parts
  * (reason precedence, legal transitions), driven by a VirtualClock, a fake RecordsSource fed by the test, a fake
  * lease layer and a recording processor. No real time passes: every wait is virtual.
  */
@@ -614,7 +614,7 @@ describe('ShardConsumer', () => {
       assert.equal(h.onShardEndCalls.length, 1, 'child leases are created once');
     });
 
-    test('shardEnded that throws is retried after the backoff too (spec §4.3 step 4 / §5: ShutdownTask fails and retries)', async () => {
+    test('shardEnded that throws is retried after the backoff too (shardEnded is repeated until SHARD_END is checkpointed)', async () => {
       const h = setup();
       h.processor.onShardEnded = async ({ checkpointer }, n) => {
         if (n === 1) throw new Error('transient failure in shardEnded');
@@ -631,7 +631,7 @@ describe('ShardConsumer', () => {
       assert.deepEqual(h.leases.checkpoints.map((c) => c.value), [SHARD_END]);
     });
 
-    test('child lease creation failing is retried after the backoff, then shardEnded runs (spec §4.3: ShutdownTask fails and retries)', async () => {
+    test('child lease creation failing is retried after the backoff, then shardEnded runs (child leases come first)', async () => {
       const h = setup({ onShardEndFailures: 1 });
       h.processor.onShardEnded = async ({ checkpointer }) => {
         await checkpointer.checkpoint();

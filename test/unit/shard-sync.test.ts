@@ -1,6 +1,6 @@
 /**
  * computeLeasesToCreate (src/shards/shard-sync.ts): which leases a shard sync creates, at which checkpoint and
- * with which parents, in parents-before-children order. kcl-semantics §4.2 describes the Java rules; ours are
+ * with which parents, in parents-before-children order. docs/differences-from-java.md, 'Shards' says how the Java rules differ; ours are
  * the ones documented on the function, and the Java docs example below shows where they differ.
  */
 import { test, describe } from 'node:test';
@@ -222,7 +222,7 @@ describe('computeLeasesToCreate: the Java docs example', () => {
   ];
   const existing = new Set([s(4), s(5), s(7)]);
 
-  // Java (kcl-semantics §4.2) creates LATEST → {6}, TRIM_HORIZON → {0, 1}, AT_TIMESTAMP → {0, 1}: it treats the
+  // Java (docs/differences-from-java.md, 'Shards') creates LATEST → {6}, TRIM_HORIZON → {0, 1}, AT_TIMESTAMP → {0, 1}: it treats the
   // unleased ancestors of open shard 8 as a gap to fill (the first missing ancestor level), and leaves 8, 9 and 10
   // to be created from ChildShards when 6/7 and 5 reach SHARD_END.
   //
