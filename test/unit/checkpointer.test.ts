@@ -298,8 +298,8 @@ describe('RecordProcessorCheckpointer', () => {
 
   test('a queued call behind a higher in-flight checkpoint must not move the checkpoint backwards', async () => {
     // Java's checkpointer methods are synchronized: the second call is validated only after the first write
-    // completed, against lastCheckpoint = 300, so it is out of range (IllegalArgumentException, docs/checkpoints.md: "including
-    // moving backwards"). Here the range check has to see the position as of when the write actually runs.
+    // completed, against lastCheckpoint = 300, so it is out of range (IllegalArgumentException: a checkpoint never moves
+    // backwards, see docs/checkpoints.md, 'Checkpoint rules'). Here the range check has to see the position as of when the write actually runs.
     const { cp, write } = make(TRIM_HORIZON, esn('300'));
     write.holdWrites = true;
     const high = cp.checkpoint('300');
