@@ -1,5 +1,5 @@
 /**
- * aws/ builds the SDK v3 clients: endpoints, region, credentials and the HTTP handler. It holds no KCL logic.
+ * The SDK v3 clients: endpoints, region, credentials and the HTTP handler.
  *
  * Kinesis always gets the HTTP/1.1 handler: the SDK's default HTTP/2 handler fails intermittently against the
  * emulators (see docs/local-mode.md, 'Traps that matter to users'), and polling gains nothing from HTTP/2 on AWS either.

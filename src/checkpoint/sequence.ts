@@ -1,6 +1,6 @@
 /**
- * checkpoint/ owns sequence-number ordering (BigInt plus the Java sentinels), the Checkpointer handed to
- * processors, and its validation rules. It writes only through the lease coordinator and owns no timers.
+ * Sequence numbers and their order: real ones compare as BigInt, the Java sentinels rank before them
+ * (docs/checkpoints.md, 'Sequence numbers' and 'Sentinels').
  */
 import { IllegalArgumentException } from '../common/errors.js';
 

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /**
- * cli/ holds the `kcl` commands. Each command is a thin layer over the library: parsing, printing and signal
- * handling live here; anything a library user would also need lives in the library.
+ * The `kcl` executable: registers the commands (see cli/README.md).
  */
 import { Command } from 'commander';
 import { registerLocal } from './commands/local.js';

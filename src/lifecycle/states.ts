@@ -1,9 +1,5 @@
 /**
- * lifecycle/ owns the ShardConsumer: the per-lease state machine that calls the processor strictly serially,
- * initialize → processRecords* → exactly one of leaseLost / shardEnded / shutdownRequested. It knows nothing
- * of child processes or of how records are fetched beyond the RecordsSource interface.
- *
- * This file is the pure part: states, shutdown reasons and their precedence.
+ * The pure part of the ShardConsumer: states, shutdown reasons and their precedence.
  */
 
 export type ConsumerState =

@@ -1,7 +1,7 @@
 /**
- * local/ starts and stops the emulators on loopback; the core never imports it.
- *
- * This file is the public face of local/: the stack (kinesis-local + dynalite), stream helpers and the producer.
+ * local/ is local mode (`kcl-ts/local`): it starts and stops the emulators on loopback (kinesis-local and
+ * dynalite, optional peer dependencies loaded only when the stack starts), creates streams, and produces test
+ * records (also KPL aggregates). It uses the core; the core never imports it (docs/local-mode.md).
  */
 export { startLocalStack, checkEmulatorsInstalled, EmulatorsNotInstalledError, PortInUseError, type LocalStack, type LocalStackOptions } from './stack.js';
 export { ensureStream, deleteStreamIfExists } from './streams.js';

@@ -1,6 +1,4 @@
 /**
- * local/ starts and stops the emulators on loopback; the core never imports it.
- *
  * This file owns the test-data producer used by `kcl produce`, the demo and the tests: PutRecords in batches of
  * at most 500, failed entries retried with backoff until written (never dropped), optional pacing. Each record is
  * JSON that lets a consumer check completeness (`id`, `n`) and per-key order (`pk`, `seq`).

@@ -1,6 +1,4 @@
 /**
- * local/ starts and stops the emulators on loopback; the core never imports it.
- *
  * This file owns the local stack: one kinesis-local child process (Kinesis) and one in-process dynalite server
  * (DynamoDB). It owns the child for its whole life: it picks its ports, captures its output, waits for its
  * health check, and makes sure it is gone after stop(), after a failed start, and when this process exits.

@@ -1,6 +1,4 @@
 /**
- * local/ starts and stops the emulators on loopback; the core never imports it.
- *
  * This file owns stream set-up and tear-down for local mode, the demo and the tests: create-if-missing and
  * wait for ACTIVE, delete-if-present and wait until gone. Every wait polls with a deadline and an AbortSignal.
  */

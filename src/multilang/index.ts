@@ -1,6 +1,7 @@
 /**
- * Public surface of multilang/: the message types, the codec, and the child-side runner for TypeScript
- * processors, and the daemon side; the core never imports this module.
+ * multilang/ owns the MultiLangDaemon: the protocol codec (docs/multilang-protocol.md), the daemon-side
+ * processor that drives a child process per shard, and the child-side runner for TypeScript processors
+ * (`kcl-ts/child`). It uses the core; the core never imports it.
  */
 export type * from './messages.js';
 export {

@@ -1,7 +1,4 @@
 /**
- * multilang/ owns the MultiLangDaemon: the protocol codec, the daemon-side processor that drives a child
- * process, and the child-side runner for TypeScript processors. It uses the core; the core never imports it.
- *
  * This file owns the message shapes of the protocol (docs/multilang-protocol.md, 'Messages'). Field order in
  * the interfaces is the order the Java daemon writes them, which the codec reproduces.
  */

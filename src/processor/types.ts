@@ -1,7 +1,6 @@
 /**
- * processor/ is the public API a record processor is written against: the RecordProcessor interface, its
- * inputs, the record type and the checkpointer contract. It imports nothing but types, so a processor
- * package can depend on it without pulling in the worker.
+ * The record processor API: the RecordProcessor interface, its inputs, the record and the checkpointer contract.
+ * Types only (see processor/README.md).
  */
 import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import type { HashKeyRange } from '../common/hash-key-range.js';

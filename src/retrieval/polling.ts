@@ -1,7 +1,6 @@
 /**
- * retrieval/ owns getting records for one shard: a RecordsSource per shard (polling now, fan-out later),
- * starting from the checkpoint, bounded prefetch, iterator expiry, throttling backoff and shard end. It never
- * calls the processor: the consumer pulls batches when it is ready.
+ * The polling RecordsSource: GetRecords for one shard from the checkpoint, with bounded prefetch, iterator
+ * expiry, throttling backoff and shard end (docs/retrieval.md, 'Polling', 'Iterators' and 'Throttling').
  */
 import { GetRecordsCommand, GetShardIteratorCommand, type GetRecordsCommandOutput, type GetShardIteratorCommandInput, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { awsErrorName, classifyAwsError, isThrottling } from '../aws/errors.js';

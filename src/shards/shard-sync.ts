@@ -1,7 +1,6 @@
 /**
- * shards/ owns the stream's shard list and the leases that follow from it: ListShards paging, creating one
- * lease per shard with the right starting position (initial position for roots, TRIM_HORIZON below a parent
- * so nothing is skipped), and child leases at shard end. It creates leases but never decides who owns them.
+ * Shard sync: ListShards paging, one lease per shard with the right starting position (initial position for
+ * roots, TRIM_HORIZON below a parent so nothing is skipped), and child leases at shard end (docs/shards.md).
  */
 import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
 import { awsErrorName, classifyAwsError, isThrottling } from '../aws/errors.js';
