@@ -155,9 +155,14 @@ export function configFromProperties(props: Map<string, string>, options: Proper
 
 /** Reads a properties file and maps it with `configFromProperties`; every failure is a ConfigError. */
 export async function loadPropertiesConfig(path: string, options: PropertiesConfigOptions = {}): Promise<KclConfig> {
+  return mapPropertiesFile(path, (props) => configFromProperties(props, options));
+}
+
+/** Reads a properties file and maps it with `map`; every failure is a ConfigError whose lines name the path. */
+export async function mapPropertiesFile<T>(path: string, map: (props: Map<string, string>) => T): Promise<T> {
   const props = await readPropertiesFile(path);
   try {
-    return configFromProperties(props, options);
+    return map(props);
   } catch (err) {
     throw err instanceof ConfigError ? err.inFile(path) : err;
   }

@@ -6,8 +6,7 @@
 
 import type { KclConfig, KclConfigInput } from '../config/config.js';
 import { type DaemonKey, notActedOn } from '../config/fields.js';
-import { checkConfig, configFromValues, normaliseProperties, type PropertiesConfigOptions } from '../config/load.js';
-import { readPropertiesFile } from '../config/properties.js';
+import { checkConfig, configFromValues, mapPropertiesFile, normaliseProperties, type PropertiesConfigOptions } from '../config/load.js';
 import {
   anyStringKind,
   type ConfigOf,
@@ -23,7 +22,6 @@ import {
   textKind,
   validateFields,
 } from '../config/schema.js';
-import { ConfigError } from '../common/errors.js';
 
 /** How long a graceful shutdown may take when `shutdownGraceMillis` is not set (Java's default, 0, cuts it short). */
 export const DEFAULT_SHUTDOWN_GRACE_MILLIS = 30_000;
@@ -77,12 +75,7 @@ export function daemonSetupFromProperties(props: Map<string, string>, options: P
 }
 
 export async function loadDaemonProperties(path: string, options: PropertiesConfigOptions = {}): Promise<DaemonSetup> {
-  const props = await readPropertiesFile(path);
-  try {
-    return daemonSetupFromProperties(props, options);
-  } catch (err) {
-    throw err instanceof ConfigError ? err.inFile(path) : err;
-  }
+  return mapPropertiesFile(path, (props) => daemonSetupFromProperties(props, options));
 }
 
 /** Validates a config written in code for a daemon (core and daemon keys together), reporting every bad value. */

@@ -5,8 +5,8 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { repoFile } from '../helpers/config.js';
 import { readmeConfigBlock, renderConfigDocs } from '../../src/config/docs.js';
 import { CORE_FIELDS, DAEMON_KEYS, NOT_ACTED_ON_GROUPS } from '../../src/config/fields.js';
 import { ACCEPTED_NOT_ACTED_ON } from '../../src/config/load.js';
@@ -14,13 +14,7 @@ import { type FieldTable, Invalid, propertiesKeys } from '../../src/config/schem
 import { DEFAULTS } from '../../src/config/config.js';
 import { DAEMON_FIELDS } from '../../src/multilang/daemon-config.js';
 
-/** README.md at the repository root; tests run from dist/test/unit (compiled) or test/unit (source). */
-function readme(): string {
-  const candidates = ['../../README.md', '../../../README.md'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
-  const found = candidates.find((path) => existsSync(path));
-  assert.ok(found, `README.md not found in ${candidates.join(', ')}`);
-  return readFileSync(found, 'utf8');
-}
+const readme = (): string => readFileSync(repoFile('README.md'), 'utf8');
 
 describe('the README key table', () => {
   test('is the one the field tables render (run `npm run docs:config` to regenerate it)', () => {

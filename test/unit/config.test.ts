@@ -7,12 +7,11 @@
 
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../src/common/errors.js';
+import { assertConfigError, fixturePath } from '../helpers/config.js';
 import { DEFAULTS, type KclConfig } from '../../src/config/config.js';
 import { parseProperties } from '../../src/config/properties.js';
 import {
@@ -25,14 +24,6 @@ import {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MINIMAL = 'streamName = s\napplicationName = app\n';
 
-/** The fixture lives in test/fixtures; tests run from dist/test/unit (compiled) or test/unit (source). */
-function fixturePath(name: string): string {
-  const candidates = ['../fixtures/', '../../../test/fixtures/'].map((dir) => fileURLToPath(new URL(dir + name, import.meta.url)));
-  const found = candidates.find((path) => existsSync(path));
-  assert.ok(found, `fixture ${name} not found in ${candidates.join(', ')}`);
-  return found;
-}
-
 /** Parses properties text and maps it, collecting warnings. */
 function load(text: string, overrides?: Partial<KclConfig>): { config: KclConfig; warnings: string[] } {
   const warnings: string[] = [];
@@ -41,18 +32,6 @@ function load(text: string, overrides?: Partial<KclConfig>): { config: KclConfig
     ...(overrides === undefined ? {} : { overrides }),
   });
   return { config, warnings };
-}
-
-/** Asserts a ConfigError for `key` whose message names the key and shows the offending value. */
-function assertConfigError(fn: () => unknown, key: string, value: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    assert.equal(err.key, key);
-    assert.ok(err.message.includes(key), `message should name ${key}: ${err.message}`);
-    assert.ok(err.message.includes(value), `message should show ${value}: ${err.message}`);
-    assert.ok(err.message.includes('expected'), `message should say what is allowed: ${err.message}`);
-    return true;
-  });
 }
 
 const errorFor = (line: string, key: string, value: string): void =>

@@ -4,9 +4,8 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../src/common/errors.js';
+import { assertConfigError, fixturePath } from '../helpers/config.js';
 import { parseProperties } from '../../src/config/properties.js';
 import {
   buildDaemonConfig,
@@ -17,29 +16,10 @@ import {
 
 const MINIMAL = 'streamName = s\napplicationName = app\nexecutableName = python3 app.py\n';
 
-function fixturePath(name: string): string {
-  const candidates = ['../fixtures/', '../../../test/fixtures/'].map((dir) => fileURLToPath(new URL(dir + name, import.meta.url)));
-  const found = candidates.find((path) => existsSync(path));
-  assert.ok(found, `fixture ${name} not found in ${candidates.join(', ')}`);
-  return found;
-}
-
 function load(text: string) {
   const warnings: string[] = [];
   const setup = daemonSetupFromProperties(parseProperties(text), { onWarning: (m) => warnings.push(m) });
   return { ...setup, warnings };
-}
-
-/** Asserts a ConfigError for `key` whose message names the key, shows the value and says what is allowed. */
-function assertConfigError(fn: () => unknown, key: string, value: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    assert.equal(err.key, key);
-    assert.ok(err.message.includes(key), `message should name ${key}: ${err.message}`);
-    assert.ok(err.message.includes(value), `message should show ${value}: ${err.message}`);
-    assert.ok(err.message.includes('expected'), `message should say what is allowed: ${err.message}`);
-    return true;
-  });
 }
 
 describe('the daemon config', () => {
