@@ -167,7 +167,7 @@ export function oneOfKind<const V extends string>(values: readonly V[], problem:
   return {
     check: (value) => values.find((v) => v === value) ?? new Invalid(problem, values.join(', ')),
     parse: (text) =>
-      values.find((v) => v === text.toUpperCase()) ?? new Invalid(problem, `one of ${values.join(', ')} (case-insensitive)`),
+      values.find((v) => v.toUpperCase() === text.toUpperCase()) ?? new Invalid(problem, `one of ${values.join(', ')} (case-insensitive)`),
     format: (value) => `\`${value}\``,
   };
 }
