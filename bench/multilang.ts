@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createDynamoDBClient, createKinesisClient } from '../src/aws/clients.js';
 import { silentLogger } from '../src/common/logger.js';
-import { buildConfig } from '../src/config/load.js';
 import type { KclConfigInput } from '../src/config/config.js';
+import { buildDaemonSetup } from '../src/multilang/daemon-config.js';
 import { startLocalStack } from '../src/local/stack.js';
 import { produceRecords } from '../src/local/producer.js';
 import { createMultiLangWorker } from '../src/multilang/daemon.js';
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     await timeRun(new Worker({ config: base('warmup'), processorFactory: () => countingProcessor(), kinesis, dynamodb, logger: silentLogger }));
     const inProcess = await timeRun(new Worker({ config: base('inprocess'), processorFactory: () => countingProcessor(), kinesis, dynamodb, logger: silentLogger }));
     const daemon = await timeRun(
-      createMultiLangWorker({ config: buildConfig({ ...base('daemon'), executableName: `${process.execPath} ${childScript}` }), logger: silentLogger }),
+      createMultiLangWorker({ ...buildDaemonSetup({ ...base('daemon'), executableName: `${process.execPath} ${childScript}` }), logger: silentLogger }),
     );
     const row = (name: string, r: { millis: number; cpu: number }) =>
       `${name.padEnd(22)} ${String(RECORDS).padStart(7)}   ${(r.millis / 1000).toFixed(2).padStart(7)}   ${((RECORDS * 1000) / r.millis).toFixed(0).padStart(9)}   ${((r.cpu * 1000) / RECORDS).toFixed(1).padStart(19)}`;

@@ -13,12 +13,32 @@ export class KclError extends Error {
   }
 }
 
-/** A configuration value or file is wrong. Names the key, the value and what is allowed. */
+/** One bad configuration value: the key and a message naming the key, the value and what is allowed. */
+export interface ConfigProblem {
+  readonly key: string | undefined;
+  readonly message: string;
+}
+
+/**
+ * A configuration value or file is wrong. Names the key, the value and what is allowed; when several values are
+ * wrong, `problems` lists each (one per line of the message) and `key` is the first one's.
+ */
 export class ConfigError extends KclError {
   readonly key: string | undefined;
-  constructor(message: string, key?: string) {
+  readonly problems: readonly ConfigProblem[];
+  constructor(message: string, key?: string, problems?: readonly ConfigProblem[]) {
     super(message);
     this.key = key;
+    this.problems = problems ?? [{ key, message }];
+  }
+
+  static fromProblems(problems: readonly ConfigProblem[]): ConfigError {
+    return new ConfigError(problems.map((p) => p.message).join('\n'), problems[0]?.key, problems);
+  }
+
+  /** The same error with every line prefixed by the file it came from. */
+  inFile(path: string): ConfigError {
+    return ConfigError.fromProblems(this.problems.map((p) => ({ key: p.key, message: `${path}: ${p.message}` })));
   }
 }
 

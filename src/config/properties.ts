@@ -1,7 +1,8 @@
 /**
- * The `.properties` reader. It reproduces `java.util.Properties.load` exactly (shared/spec/multilang-protocol.md
- * §5.1), because the files it reads were written for the Java MultiLangDaemon and must mean the same thing here:
- * continuation lines, escapes, separators and "no inline comments" all follow Java, quirks included.
+ * The `.properties` reader. It reproduces `java.util.Properties.load` exactly (see docs/multilang-protocol.md,
+ * 'Properties file'), because the files it reads were written for the Java MultiLangDaemon and must mean the
+ * same thing here: continuation lines, escapes, separators and "no inline comments" all follow Java, quirks
+ * included.
  */
 
 import { readFile } from 'node:fs/promises';
@@ -47,8 +48,7 @@ export async function readPropertiesFile(path: string): Promise<Map<string, stri
   try {
     return parseProperties(decodePropertiesBytes(bytes));
   } catch (err) {
-    if (err instanceof ConfigError) throw new ConfigError(`${path}: ${err.message}`, err.key);
-    throw err;
+    throw err instanceof ConfigError ? err.inFile(path) : err;
   }
 }
 

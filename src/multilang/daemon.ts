@@ -1,6 +1,7 @@
 /**
  * The MultiLangDaemon: a Worker whose record processors are child processes (one per shard lease) speaking
- * the multi-language protocol. Reads the same `.properties` keys as the Java daemon.
+ * the multi-language protocol. Reads the same `.properties` keys as the Java daemon: the core's into the worker's
+ * KclConfig, its own (daemon-config.ts) into a DaemonConfig.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,10 +12,13 @@ import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { KclConfig } from '../config/config.js';
 import { Worker } from '../worker/worker.js';
+import { DEFAULT_SHUTDOWN_GRACE_MILLIS, type DaemonConfig } from './daemon-config.js';
 import { MultiLangRecordProcessor, splitExecutable } from './daemon-processor.js';
 
 export interface MultiLangDaemonOptions {
   config: KclConfig;
+  /** The daemon's own keys (executableName, timeoutInSeconds, shutdownGraceMillis). */
+  daemon: DaemonConfig;
   logger: Logger;
   /** Where children's stderr lines are relayed (default: the daemon's stderr). */
   childStderr?: Writable;
@@ -24,9 +28,6 @@ export interface MultiLangDaemonOptions {
   kinesis?: KinesisClient;
   dynamodb?: DynamoDBClient;
 }
-
-/** How long a graceful shutdown may take when `shutdownGraceMillis` is not set (Java's default, 0, cuts it short). */
-export const DEFAULT_SHUTDOWN_GRACE_MILLIS = 30_000;
 
 /**
  * Resolves the executable like execvp: a name with a slash is relative to the working directory, any other
@@ -57,10 +58,10 @@ export function checkExecutable(executableName: string | undefined, cwd = proces
 }
 
 export function createMultiLangWorker(options: MultiLangDaemonOptions): Worker {
-  const { config, logger } = options;
-  const executableName = config.executableName ?? '';
+  const { config, daemon, logger } = options;
+  const { executableName } = daemon;
   checkExecutable(executableName);
-  const grace = config.shutdownGraceMillis && config.shutdownGraceMillis > 0 ? config.shutdownGraceMillis : DEFAULT_SHUTDOWN_GRACE_MILLIS;
+  const grace = daemon.shutdownGraceMillis && daemon.shutdownGraceMillis > 0 ? daemon.shutdownGraceMillis : DEFAULT_SHUTDOWN_GRACE_MILLIS;
   return new Worker({
     config,
     logger,
@@ -70,7 +71,7 @@ export function createMultiLangWorker(options: MultiLangDaemonOptions): Worker {
     processorFactory: () =>
       new MultiLangRecordProcessor({
         executableName,
-        timeoutInSeconds: config.timeoutInSeconds,
+        timeoutInSeconds: daemon.timeoutInSeconds,
         logger,
         stderr: options.childStderr,
         env: options.childEnv,

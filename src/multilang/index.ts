@@ -16,4 +16,14 @@ export {
 export { JsonNumber, parseLosslessJson, type JsonValue, type JsonObject } from './json.js';
 export { runChildProcessor, checkpointError, type ChildRunnerOptions } from './child-runner.js';
 export { MultiLangRecordProcessor, splitExecutable, type MultiLangProcessorOptions } from './daemon-processor.js';
-export { createMultiLangWorker, checkExecutable, DEFAULT_SHUTDOWN_GRACE_MILLIS, type MultiLangDaemonOptions } from './daemon.js';
+export { createMultiLangWorker, checkExecutable, type MultiLangDaemonOptions } from './daemon.js';
+export {
+  buildDaemonConfig,
+  buildDaemonSetup,
+  daemonSetupFromProperties,
+  loadDaemonProperties,
+  DEFAULT_SHUTDOWN_GRACE_MILLIS,
+  type DaemonConfig,
+  type DaemonConfigInput,
+  type DaemonSetup,
+} from './daemon-config.js';

@@ -7,11 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { buildConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { createMultiLangWorker } from '../../src/multilang/daemon.js';
 import type { Worker } from '../../src/worker/worker.js';
 import type { KclConfigInput } from '../../src/config/config.js';
+import { buildDaemonSetup, type DaemonConfigInput } from '../../src/multilang/daemon-config.js';
 
 /** The repository root (tests run from dist/test/helpers). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -35,7 +35,7 @@ export interface DaemonRun {
   events(): ChildEvent[];
 }
 
-export function startDaemon(config: KclConfigInput, mode: string, extraEnv: NodeJS.ProcessEnv = {}): DaemonRun {
+export function startDaemon(config: KclConfigInput & DaemonConfigInput, mode: string, extraEnv: NodeJS.ProcessEnv = {}): DaemonRun {
   const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kcl-ml-')), 'events.jsonl');
   fs.writeFileSync(logFile, '');
   const stderrLines: string[] = [];
@@ -49,7 +49,7 @@ export function startDaemon(config: KclConfigInput, mode: string, extraEnv: Node
     },
   });
   const worker = createMultiLangWorker({
-    config: buildConfig(config),
+    ...buildDaemonSetup(config),
     logger: silentLogger,
     childStderr,
     childEnv: { ...process.env, KCL_TEST_LOG: logFile, KCL_FIXTURE_MODE: mode, ...extraEnv },

@@ -14,6 +14,7 @@ import { produceRecords, parseProducedRecord } from '../../src/local/producer.js
 import { LeaseTable } from '../../src/leases/lease-table.js';
 import { systemClock } from '../../src/common/clock.js';
 import type { KclConfigInput } from '../../src/config/config.js';
+import type { DaemonConfigInput } from '../../src/multilang/daemon-config.js';
 import { createTestStream, SKIP_REASON, testEnv, uniqueName, waitFor, workerConfig } from '../helpers/env.js';
 import { fixture, startDaemon, type ChildEvent, type DaemonRun } from '../helpers/multilang.js';
 import { isAlive } from '../helpers/cli.js';
@@ -31,7 +32,7 @@ async function setUp(prefix: string, shards: number, count: number) {
   return { stream, app: uniqueName('app'), runId: produced.runId };
 }
 
-function config(stream: string, app: string, executableName: string, extra: Partial<KclConfigInput> = {}): KclConfigInput {
+function config(stream: string, app: string, executableName: string, extra: Partial<KclConfigInput & DaemonConfigInput> = {}): KclConfigInput & DaemonConfigInput {
   return { ...workerConfig(env!, stream, app, { maxRecords: 10, taskBackoffTimeMillis: 100 }), executableName, ...extra };
 }
 

@@ -1,17 +1,17 @@
 /**
- * KclConfig building and the mapping of the Java daemon's properties keys (shared/spec/multilang-protocol.md §5.2–5.5):
- * the seed sample file, defaults, every bad-value error, warnings for unknown keys, and the deliberate differences
- * from Java (explicit false applied, bad values rejected).
+ * KclConfig building and the mapping of the Java daemon's properties keys (see docs/multilang-protocol.md,
+ * 'Properties file'): the seed sample file, defaults, every bad-value error (all of them at once), warnings for
+ * unknown keys, and the deliberate differences from Java (explicit false applied, bad values rejected). The
+ * daemon's own keys are tested in daemon-config.test.ts.
  */
 
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../src/common/errors.js';
+import { assertConfigError, fixturePath } from '../helpers/config.js';
 import { DEFAULTS, type KclConfig } from '../../src/config/config.js';
 import { parseProperties } from '../../src/config/properties.js';
 import {
@@ -24,14 +24,6 @@ import {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MINIMAL = 'streamName = s\napplicationName = app\n';
 
-/** The fixture lives in test/fixtures; tests run from dist/test/unit (compiled) or test/unit (source). */
-function fixturePath(name: string): string {
-  const candidates = ['../fixtures/', '../../../test/fixtures/'].map((dir) => fileURLToPath(new URL(dir + name, import.meta.url)));
-  const found = candidates.find((path) => existsSync(path));
-  assert.ok(found, `fixture ${name} not found in ${candidates.join(', ')}`);
-  return found;
-}
-
 /** Parses properties text and maps it, collecting warnings. */
 function load(text: string, overrides?: Partial<KclConfig>): { config: KclConfig; warnings: string[] } {
   const warnings: string[] = [];
@@ -40,18 +32,6 @@ function load(text: string, overrides?: Partial<KclConfig>): { config: KclConfig
     ...(overrides === undefined ? {} : { overrides }),
   });
   return { config, warnings };
-}
-
-/** Asserts a ConfigError for `key` whose message names the key and shows the offending value. */
-function assertConfigError(fn: () => unknown, key: string, value: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    assert.equal(err.key, key);
-    assert.ok(err.message.includes(key), `message should name ${key}: ${err.message}`);
-    assert.ok(err.message.includes(value), `message should show ${value}: ${err.message}`);
-    assert.ok(err.message.includes('expected'), `message should say what is allowed: ${err.message}`);
-    return true;
-  });
 }
 
 const errorFor = (line: string, key: string, value: string): void =>
@@ -88,11 +68,9 @@ describe('the seed sample file', () => {
     regionName: 'us-east-1',
     initialPositionInStream: 'TRIM_HORIZON',
     awsCredentialsProvider: 'DefaultAWSCredentialsProviderChain',
-    executableName: 'sample_kclpy_app.py',
-    processingLanguage: 'python/2.7',
   };
 
-  test('loads as is, without warnings', async () => {
+  test('loads as is, without warnings (the daemon keys are known, but not the core\'s)', async () => {
     const warnings: string[] = [];
     const config = await loadPropertiesConfig(fixturePath('sample.properties'), { onWarning: (m) => warnings.push(m) });
     const { workerId, ...rest } = config;
@@ -152,8 +130,6 @@ describe('buildConfig', () => {
       initialPositionTimestamp: at,
       maxLeasesForWorker: 4,
       kinesisEndpoint: 'http://localhost:4567',
-      timeoutInSeconds: 30,
-      shutdownGraceMillis: 0,
     });
     assert.equal(config.tableName, 'leases');
     assert.equal(config.workerId, 'w-1');
@@ -161,8 +137,6 @@ describe('buildConfig', () => {
     assert.equal(config.initialPositionTimestamp, at);
     assert.equal(config.maxLeasesForWorker, 4);
     assert.equal(config.kinesisEndpoint, 'http://localhost:4567');
-    assert.equal(config.timeoutInSeconds, 30);
-    assert.equal(config.shutdownGraceMillis, 0);
   });
 
   test('a timestamp without a position means AT_TIMESTAMP', () => {
@@ -181,8 +155,6 @@ describe('buildConfig', () => {
     assertConfigError(() => buildConfig({ ...base, taskBackoffTimeMillis: -1 }), 'taskBackoffTimeMillis', '-1');
     assertConfigError(() => buildConfig({ ...base, maxLeasesToStealAtOneTime: 0 }), 'maxLeasesToStealAtOneTime', '0');
     assertConfigError(() => buildConfig({ ...base, maxPendingProcessRecordsInput: 101 }), 'maxPendingProcessRecordsInput', '101');
-    assertConfigError(() => buildConfig({ ...base, timeoutInSeconds: 0 }), 'timeoutInSeconds', '0');
-    assertConfigError(() => buildConfig({ ...base, shutdownGraceMillis: -1 }), 'shutdownGraceMillis', '-1');
     assertConfigError(() => buildConfig({ ...base, workerId: ' ' }), 'workerId', '" "');
     assertConfigError(() => buildConfig({ ...base, tableName: 'a b' }), 'tableName', '"a b"');
     assertConfigError(() => buildConfig({ ...base, kinesisEndpoint: 'localhost:4567' }), 'kinesisEndpoint', 'localhost:4567');
@@ -272,8 +244,6 @@ describe('bad values in a properties file', () => {
     errorFor('maxLeasesForWorker = 0', 'maxLeasesForWorker', '"0"');
     errorFor('maxLeasesToStealAtOneTime = 0', 'maxLeasesToStealAtOneTime', '"0"');
     errorFor('maxPendingProcessRecordsInput = 101', 'maxPendingProcessRecordsInput', '"101"');
-    errorFor('timeoutInSeconds = 0', 'timeoutInSeconds', '"0"');
-    errorFor('shutdownGraceMillis = -1', 'shutdownGraceMillis', '"-1"');
     errorFor('metricsMaxQueueSize = 0', 'metricsMaxQueueSize', '"0"');
     errorFor('maxActiveThreads = 1.5', 'maxActiveThreads', '"1.5"');
   });
@@ -293,7 +263,7 @@ describe('bad values in a properties file', () => {
 
   test('executableName and the credentials key are not required', () => {
     const { config } = load(MINIMAL);
-    assert.equal(config.executableName, undefined);
+    assert.equal('executableName' in config, false);
     assert.equal(config.awsCredentialsProvider, 'DefaultCredentialsProvider');
   });
 });
@@ -394,12 +364,15 @@ describe('keys', () => {
     assert.equal(config.dynamoDBEndpoint, 'https://dynamodb.eu-west-1.amazonaws.com');
   });
 
-  test('daemon keys are carried', () => {
-    const { config } = load(MINIMAL + 'executableName = python3 app.py\nprocessingLanguage = python/3\ntimeoutInSeconds = 30\nshutdownGraceMillis = 5000');
-    assert.equal(config.executableName, 'python3 app.py');
-    assert.equal(config.processingLanguage, 'python/3');
-    assert.equal(config.timeoutInSeconds, 30);
-    assert.equal(config.shutdownGraceMillis, 5000);
+  test('daemon keys are known to the core (no warning) but not read into KclConfig', () => {
+    const { config, warnings } = load(MINIMAL + 'executableName = python3 app.py\nprocessingLanguage = python/3\ntimeoutInSeconds = 30\nshutdownGraceMillis = 5000');
+    assert.deepEqual(warnings, []);
+    for (const key of ['executableName', 'processingLanguage', 'timeoutInSeconds', 'shutdownGraceMillis']) assert.equal(key in config, false, key);
+  });
+
+  test('a misspelt daemon key is suggested', () => {
+    const { warnings } = load(MINIMAL + 'executablename = x');
+    assert.deepEqual(warnings, ['unknown key "executablename" in properties file (ignored) — did you mean "executableName"?']);
   });
 });
 
@@ -509,6 +482,85 @@ describe('overrides and files', () => {
       await writeFile(path, MINIMAL + 'maxRecords = lots\n');
       await assert.rejects(loadPropertiesConfig(path), (err: unknown) =>
         err instanceof ConfigError && err.key === 'maxRecords' && err.message.includes(path) && err.message.includes('"lots"'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('several bad values', () => {
+  /** The ConfigError thrown by `fn`, checked to be one. */
+  function configError(fn: () => unknown): ConfigError {
+    try {
+      fn();
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+      return err;
+    }
+    assert.fail('expected a ConfigError');
+  }
+
+  test('a properties file reports all of them in one error, one per line, in table order', () => {
+    const err = configError(() =>
+      load(MINIMAL + 'maxRecords = 0\ncleanupLeasesUponShardCompletion = maybe\nfailoverTimeMillis = -5\n'
+        + 'initialPositionInStream = EARLIEST\nkinesisEndpoint = localhost:4567'),
+    );
+    const lines = [
+      'kinesisEndpoint: "localhost:4567" is not an http(s) URL; expected a URL with an http or https scheme, e.g. "http://localhost:4567"',
+      'initialPositionInStream: "EARLIEST" is not a valid initial position; expected one of LATEST, TRIM_HORIZON, AT_TIMESTAMP (case-insensitive)',
+      'failoverTimeMillis: "-5" is out of range; expected a number greater than 0',
+      'maxRecords: "0" is out of range; expected an integer from 1 to 10000',
+      'cleanupLeasesUponShardCompletion: "maybe" is not a boolean; expected one of true, false, yes, no, y, n, on, off, 1, 0 (case-insensitive)',
+    ];
+    assert.equal(err.message, lines.join('\n'));
+    assert.deepEqual(err.problems.map((p) => p.key), ['kinesisEndpoint', 'initialPositionInStream', 'failoverTimeMillis', 'maxRecords', 'cleanupLeasesUponShardCompletion']);
+    assert.deepEqual(err.problems.map((p) => p.message), lines);
+    assert.equal(err.key, 'kinesisEndpoint');
+  });
+
+  test('missing required keys are reported after the bad values', () => {
+    const err = configError(() => load('maxRecords = abc'));
+    assert.deepEqual(err.problems.map((p) => p.key), ['maxRecords', 'streamName', 'applicationName']);
+  });
+
+  test('a config built in code reports all of them too', () => {
+    const err = configError(() =>
+      buildConfig({ streamName: ' ', applicationName: 'app', maxRecords: 1.5, taskBackoffTimeMillis: -1, epsilonMillis: 5000 }),
+    );
+    assert.deepEqual(err.problems.map((p) => p.message), [
+      'streamName: " " is blank; expected a Kinesis stream name',
+      'maxRecords: 1.5 is not an integer; expected an integer from 1 to 10000',
+      'taskBackoffTimeMillis: -1 is out of range; expected a number >= 0',
+      'epsilonMillis: 5000 is too large; expected a number >= 0 and less than failoverTimeMillis / 3 (3333.33)',
+    ]);
+  });
+
+  test('a value refused in the file is not reported again as missing or by a rule that depends on it', () => {
+    // A bad streamArn leaves no stream name, but "streamName: missing" would only be noise.
+    assert.deepEqual(configError(() => load('applicationName = app\nstreamArn = nope')).problems.map((p) => p.key), ['streamArn']);
+    // AT_TIMESTAMP with a bad timestamp: the timestamp is the one problem.
+    const at = configError(() => load(MINIMAL + 'initialPositionInStream = AT_TIMESTAMP\ninitialPositionInStreamExtended = soon'));
+    assert.deepEqual(at.problems.map((p) => p.key), ['initialPositionInStreamExtended']);
+    // A blank application name is one problem, not also "not a valid lease table name".
+    assert.deepEqual(configError(() => buildConfig({ streamName: 's', applicationName: '' })).problems.map((p) => p.key), ['applicationName']);
+    // An invalid failover time is not compared with epsilon.
+    assert.deepEqual(configError(() => buildConfig({ streamName: 's', applicationName: 'app', failoverTimeMillis: 0 })).problems.map((p) => p.key), ['failoverTimeMillis']);
+  });
+
+  test('from a file, every line names the path', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kcl-config-'));
+    try {
+      const path = join(dir, 'app.properties');
+      await writeFile(path, MINIMAL + 'maxRecords = lots\nshardSyncIntervalMillis = 0\n');
+      await assert.rejects(loadPropertiesConfig(path), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.key, 'shardSyncIntervalMillis');
+        const lines = err.message.split('\n');
+        assert.equal(lines.length, 2);
+        for (const line of lines) assert.ok(line.startsWith(`${path}: `), line);
+        assert.deepEqual(err.problems.map((p) => p.message), lines);
+        return true;
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

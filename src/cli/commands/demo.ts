@@ -12,8 +12,8 @@ import { produceRecords } from '../../local/producer.js';
 import { Worker } from '../../worker/worker.js';
 import { CountingProcessor } from '../../local/counting-processor.js';
 import { positiveInt } from '../common.js';
-import { loadPropertiesConfig } from '../../config/load.js';
 import { checkExecutable, createMultiLangWorker } from '../../multilang/daemon.js';
+import { loadDaemonProperties } from '../../multilang/daemon-config.js';
 
 interface DemoOptions {
   stream: string;
@@ -62,9 +62,9 @@ async function runDemo(opts: DemoOptions): Promise<void> {
 
   checkEmulatorsInstalled();
   // With --properties the daemon's file decides the stream and application; the endpoints are the local ones.
-  const fileConfig = opts.properties ? await loadPropertiesConfig(opts.properties, { onWarning: (m) => logger.warn(m) }) : undefined;
-  if (fileConfig) checkExecutable(fileConfig.executableName);
-  const streamName = fileConfig?.streamName ?? opts.stream;
+  const fromFile = opts.properties ? await loadDaemonProperties(opts.properties, { onWarning: (m) => logger.warn(m) }) : undefined;
+  if (fromFile) checkExecutable(fromFile.daemon.executableName);
+  const streamName = fromFile?.config.streamName ?? opts.stream;
   out(`[${time()}] starting kinesis-local and dynalite on 127.0.0.1...`);
   const stack = await startLocalStack({ kinesisPort: opts.kinesisPort, dynamodbPort: opts.dynamodbPort, streams: [{ name: streamName, shards: opts.shards }], logger });
   out(`[${time()}] kinesis ${stack.kinesisEndpoint}  dynamodb ${stack.dynamodbEndpoint}  stream "${streamName}" with ${opts.shards} shards (${stack.startupMillis.total} ms)`);
@@ -81,9 +81,10 @@ async function runDemo(opts: DemoOptions): Promise<void> {
     onProgress: (n) => (produced = n),
   }).catch((err: unknown) => logger.error({ err }, 'producer failed'));
 
-  const worker = fileConfig
+  const worker = fromFile
     ? createMultiLangWorker({
-        config: { ...fileConfig, kinesisEndpoint: stack.kinesisEndpoint, dynamoDBEndpoint: stack.dynamodbEndpoint },
+        config: { ...fromFile.config, kinesisEndpoint: stack.kinesisEndpoint, dynamoDBEndpoint: stack.dynamodbEndpoint },
+        daemon: fromFile.daemon,
         logger,
         kinesis,
         dynamodb,
@@ -102,7 +103,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
         dynamodb,
         logger,
       });
-  if (fileConfig) out(`[${time()}] MultiLangDaemon: "${fileConfig.executableName}" per shard, application "${fileConfig.applicationName}"`);
+  if (fromFile) out(`[${time()}] MultiLangDaemon: "${fromFile.daemon.executableName}" per shard, application "${fromFile.config.applicationName}"`);
   let consumedTotal = 0;
   worker.events.on('records.delivered', ({ count }) => (consumedTotal += count));
   let firstRecordAt: number | undefined;

@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import { createLogger } from '../../common/logger.js';
-import { loadPropertiesConfig } from '../../config/load.js';
 import { createMultiLangWorker } from '../../multilang/daemon.js';
+import { loadDaemonProperties } from '../../multilang/daemon-config.js';
 
 interface MultiLangOptions {
   propertiesFile?: string;
@@ -25,8 +25,8 @@ export function registerMultiLang(program: Command): void {
       const propertiesFile = opts.propertiesFile ?? file;
       if (!propertiesFile) throw new Error('a properties file is required: kcl multilang --properties-file app.properties');
       if (opts.logConfiguration) logger.info({ file: opts.logConfiguration }, '--log-configuration is ignored; use KCL_LOG_LEVEL');
-      const config = await loadPropertiesConfig(propertiesFile, { onWarning: (message) => logger.warn(message) });
-      const worker = createMultiLangWorker({ config, logger });
+      const { config, daemon } = await loadDaemonProperties(propertiesFile, { onWarning: (message) => logger.warn(message) });
+      const worker = createMultiLangWorker({ config, daemon, logger });
       let signals = 0;
       const stopped = new Promise<void>((resolve) => {
         const onSignal = (sig: NodeJS.Signals) => {
@@ -42,7 +42,7 @@ export function registerMultiLang(program: Command): void {
         process.on('SIGTERM', onSignal);
       });
       await worker.start();
-      logger.info({ stream: config.streamName, application: config.applicationName, executable: config.executableName, workerId: config.workerId }, 'MultiLangDaemon running');
+      logger.info({ stream: config.streamName, application: config.applicationName, executable: daemon.executableName, workerId: config.workerId }, 'MultiLangDaemon running');
       await stopped;
     });
 }
