@@ -90,47 +90,25 @@ export class Worker {
     this.kinesis = options.kinesis ?? createKinesisClient(clientOptions);
     this.dynamodb = options.dynamodb ?? createDynamoDBClient(clientOptions);
     this.leaseTable = new LeaseTable(this.dynamodb, this.config.tableName, this.clock);
-    this.leases = new LeaseCoordinator(
-      this.leaseTable,
-      {
-        workerId: this.config.workerId,
-        failoverTimeMillis: this.config.failoverTimeMillis,
-        epsilonMillis: this.config.epsilonMillis,
-        maxLeasesForWorker: this.config.maxLeasesForWorker,
-        maxLeasesToStealAtOneTime: this.config.maxLeasesToStealAtOneTime,
-        gracefulLeaseHandoff: this.config.isGracefulLeaseHandoffEnabled,
-        gracefulLeaseHandoffTimeoutMillis: this.config.gracefulLeaseHandoffTimeoutMillis,
-      },
-      this.clock,
-      this.events,
-      this.logger,
-    );
+    this.leases = new LeaseCoordinator(this.leaseTable, this.config, this.clock, this.events, this.logger);
     this.events.on('lease.acquired', ({ leaseKey }) => this.startConsumer(leaseKey));
     this.events.on('lease.lost', ({ leaseKey }) => this.consumers.get(leaseKey)?.leaseLost());
     this.events.on('lease.handoffRequested', ({ leaseKey }) => this.handOver(leaseKey));
+    // Released while its consumer still runs: the hand-off was forced at its timeout.
+    this.events.on('lease.released', ({ leaseKey }) => this.consumers.get(leaseKey)?.leaseLost());
   }
 
   /**
    * Another worker asked for a lease: the processor gets shutdownRequested (it may checkpoint), then
-   * consumeLease transfers the lease. A processor that takes longer than the hand-off timeout loses the lease.
+   * consumeLease completes the hand-off. A processor that takes longer than the hand-off timeout loses the
+   * lease (the hand-off forces it; see leases/handoff.ts).
    */
   private handOver(leaseKey: string): void {
-    const token = this.leases.getHeld(leaseKey)?.concurrencyToken;
     const consumer = this.consumers.get(leaseKey);
     if (consumer) consumer.requestShutdown();
     else if (!this.consumerRuns.has(leaseKey)) this.leases.release(leaseKey).catch((err: unknown) => this.reportError(err, 'lease hand-off', leaseKey));
     // Otherwise a consumer is between runs (restart backoff); consumeLease sees the request and hands over.
     this.restartWake.get(leaseKey)?.();
-    const timeout = this.config.gracefulLeaseHandoffTimeoutMillis;
-    void sleepUnlessAborted(this.clock, timeout, this.controller.signal)
-      .then(async (elapsed) => {
-        const held = this.leases.getHeld(leaseKey);
-        if (!elapsed || !held || held.concurrencyToken !== token || !this.leases.handoffRequested(leaseKey)) return;
-        this.logger.warn({ shardId: leaseKey, timeoutMillis: timeout }, 'the record processor did not finish within the hand-off timeout; handing the lease over now');
-        await this.leases.release(leaseKey);
-        this.consumers.get(leaseKey)?.leaseLost();
-      })
-      .catch((err: unknown) => this.reportError(err, 'lease hand-off', leaseKey));
   }
 
   /** Logs an error once and emits it as `worker.error` (the shard consumer does the same for its own). */
@@ -169,7 +147,7 @@ export class Worker {
     await checkNoActiveJava3Leader(this.dynamodb, this.config.tableName, this.clock, this.logger, signal, { applicationName: this.config.applicationName });
     await this.retryInitial(() => this.syncShardsOnce(), 'initial shard sync');
     this.tasks.push(
-      this.leases.run(signal).catch((err: unknown) => this.reportError(err, 'lease coordinator')),
+      this.leases.run(signal, (err) => this.reportError(err, 'lease taker')).catch((err: unknown) => this.reportError(err, 'lease coordinator')),
       this.shardSyncLoop(signal),
     );
     this.startCompleted = true;
@@ -277,7 +255,7 @@ export class Worker {
       // up a finished shard (SHARD_END).
       const outcome = await this.leases.release(leaseKey);
       // A finished shard may have children to take; a consumer that stopped on its own should restart.
-      if (!this.shuttingDown && outcome !== 'transferred') this.leases.requestTake();
+      if (!this.shuttingDown && outcome !== 'handed-off') this.leases.requestTake();
       return;
     }
   }
@@ -358,7 +336,7 @@ export class Worker {
     this.stopRestarts.abort();
     this.logger.info('worker shutting down');
     this.leases.stopTaking();
-    await this.leases.abandonPendingHandoffs();
+    await this.leases.withdrawPendingHandoffs();
     // Still starting (e.g. waiting to see whether a Java leader lock is alive): stop that at once.
     if (!this.startCompleted) this.controller.abort();
     await this.started?.catch(() => undefined);
