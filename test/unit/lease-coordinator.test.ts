@@ -5,8 +5,8 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { VirtualClock, flushMicrotasks } from '../../src/common/clock.js';
-import { KinesisClientLibDependencyException, ShutdownException } from '../../src/common/errors.js';
+import { VirtualClock } from '../../src/common/clock.js';
+import { InvalidStateException, KinesisClientLibDependencyException, ShutdownException } from '../../src/common/errors.js';
 import { KclEvents, type KclEventMap, type KclEventName } from '../../src/common/events.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { extendedSequenceNumber } from '../../src/checkpoint/sequence.js';
@@ -289,14 +289,25 @@ describe('LeaseCoordinator: graceful hand-off', () => {
   });
 });
 
+/** Runs the coordinator's loops until stop(); fatal errors are collected. */
+function running(coordinator: LeaseCoordinator, clock: VirtualClock) {
+  const controller = new AbortController();
+  const fatal: Error[] = [];
+  const loops = coordinator.run(controller.signal, (e) => fatal.push(e));
+  const stop = async () => {
+    controller.abort();
+    await clock.advance(0);
+    await loops;
+  };
+  return { fatal, stop };
+}
+
 describe('LeaseCoordinator: scan turns', () => {
   test('alone: scans at start and every taker period; requestTake wakes it at once; a move brings a follow-up scan', async () => {
     const clock = new VirtualClock();
     const table = new MemoryLeaseTable([]);
     const a = worker(table, clock, 'A');
-    const stop = new AbortController();
-    const fatal: Error[] = [];
-    const running = a.coordinator.run(stop.signal, (e) => fatal.push(e));
+    const run = running(a.coordinator, clock);
     await clock.advance(0);
     assert.equal(table.count('listLeases'), 1, 'a scan at start');
     await clock.advance(a.coordinator.takerIntervalMillis - 1);
@@ -313,16 +324,13 @@ describe('LeaseCoordinator: scan turns', () => {
     a.coordinator.stopTaking();
     await clock.advance(a.coordinator.takerIntervalMillis * 2);
     assert.equal(table.count('listLeases'), 4, 'no scan after stopTaking');
-    stop.abort();
-    await clock.advance(0);
-    await running;
-    assert.deepEqual(fatal, []);
+    await run.stop();
+    assert.deepEqual(run.fatal, []);
   });
 
   test('a running requester takes a completed hand-off within one poll interval, without a scan', async () => {
     const { clock, table, a, b, key } = await handoffStarted();
-    const stop = new AbortController();
-    const running = b.coordinator.run(stop.signal, () => undefined);
+    const run = running(b.coordinator, clock);
     await clock.advance(0);
     const scans = table.count('listLeases');
     await clock.advance(a.coordinator.renewIntervalMillis);
@@ -331,26 +339,19 @@ describe('LeaseCoordinator: scan turns', () => {
     await clock.advance(500);
     assert.deepEqual(b.of('lease.acquired').map((e) => e.leaseKey), [key]);
     assert.ok(table.count('listLeases') - scans <= 1, 'taken at a poll, not by scanning');
-    stop.abort();
-    await clock.advance(0);
-    await running;
+    await run.stop();
   });
 
   test('the lease table deleted under a running taker is fatal: reported once through onFatal, the taker stops', async () => {
     const clock = new VirtualClock();
     const table = new MemoryLeaseTable([]);
     const a = worker(table, clock, 'A');
-    const { InvalidStateException } = await import('../../src/common/errors.js');
     table.fail('listLeases', () => new InvalidStateException('Scan: ResourceNotFoundException: table deleted'));
-    const stop = new AbortController();
-    const fatal: Error[] = [];
-    const running = a.coordinator.run(stop.signal, (e) => fatal.push(e));
+    const run = running(a.coordinator, clock);
     await clock.advance(a.coordinator.takerIntervalMillis * 3);
-    assert.equal(fatal.length, 1);
+    assert.equal(run.fatal.length, 1);
     assert.equal(table.count('listLeases'), 1);
-    stop.abort();
-    await clock.advance(0);
-    await running;
+    await run.stop();
   });
 
   test('any other taker failure is reported as worker.error and tried again at the next turn', async () => {
@@ -358,16 +359,11 @@ describe('LeaseCoordinator: scan turns', () => {
     const table = new MemoryLeaseTable([]);
     const a = worker(table, clock, 'A');
     table.fail('listLeases', () => new KinesisClientLibDependencyException('Scan: 500'));
-    const stop = new AbortController();
-    const fatal: Error[] = [];
-    const running = a.coordinator.run(stop.signal, (e) => fatal.push(e));
+    const run = running(a.coordinator, clock);
     await clock.advance(a.coordinator.takerIntervalMillis);
-    assert.deepEqual(fatal, []);
+    assert.deepEqual(run.fatal, []);
     assert.equal(table.count('listLeases'), 2);
     assert.deepEqual(a.of('worker.error').map((e) => e.where), ['lease taker', 'lease taker']);
-    stop.abort();
-    await flushMicrotasks();
-    await clock.advance(0);
-    await running;
+    await run.stop();
   });
 });
