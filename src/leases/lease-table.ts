@@ -130,7 +130,8 @@ export class LeaseTable implements LeaseStore {
 
   /**
    * Heartbeat: raises the counter if it is still the one we hold and no hand-off is pending. Once the holder
-   * knows it is handing the lease over (`handoffPending`), it renews on the counter alone until the transfer.
+   * knows it is handing the lease over (`handoffPending`), it renews on the counter alone until it completes
+   * the hand-off.
    */
   renewLease(lease: Lease, options: HandoffWriteOptions = {}): Promise<Lease | undefined> {
     return this.fencedUpdate(lease, 'renew', {
