@@ -17,6 +17,7 @@ import { silentLogger } from '../src/common/logger.js';
 import { startLocalStack } from '../src/local/stack.js';
 import { produceRecords } from '../src/local/producer.js';
 import { Worker } from '../src/worker/worker.js';
+import { workerInternals } from '../src/worker/internals.js';
 import { countingProcessor } from './counting-logic.js';
 
 const { values } = parseArgs({
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     const kclMillis = performance.now() - started;
     const kclCpu = cpuMicros() - cpu0;
 
-    const calls = worker.leaseTable.calls;
+    const calls = workerInternals(worker).leaseTable.calls;
     const before = calls.scan + calls.get + calls.put + calls.update + calls.delete;
     const idleStart = performance.now();
     await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));

@@ -16,6 +16,7 @@ import { silentLogger } from '../src/common/logger.js';
 import { startLocalStack } from '../src/local/stack.js';
 import { ensureStream } from '../src/local/streams.js';
 import { Worker } from '../src/worker/worker.js';
+import { workerInternals } from '../src/worker/internals.js';
 import type { RecordProcessor } from '../src/processor/types.js';
 import { javaLeaseCalls } from './chaos/analysis.js';
 
@@ -43,7 +44,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 function total(workers: Worker[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const w of workers) {
-    const c = w.leaseTable.calls;
+    const c = workerInternals(w).leaseTable.calls;
     for (const [k, v] of Object.entries({ scan: c.scan, get: c.get, put: c.put, delete: c.delete, ...c.updates })) out[k] = (out[k] ?? 0) + v;
   }
   return out;
@@ -73,6 +74,8 @@ async function main(): Promise<void> {
     for (const [W, S] of FLEETS) {
       const stream = `cost-${W}x${S}-${Date.now().toString(36)}`;
       await ensureStream(admin, stream, S);
+      const clients: { destroy(): void }[] = [];
+      const client = <T extends { destroy(): void }>(c: T): T => (clients.push(c), c);
       const workers = Array.from(
         { length: W },
         (_, i) =>
@@ -87,8 +90,8 @@ async function main(): Promise<void> {
               dynamoDBEndpoint: stack.dynamodbEndpoint,
             },
             processorFactory: idleProcessor,
-            kinesis: createKinesisClient({ kinesisEndpoint: stack.kinesisEndpoint }),
-            dynamodb: createDynamoDBClient({ dynamoDBEndpoint: stack.dynamodbEndpoint }),
+            kinesis: client(createKinesisClient({ kinesisEndpoint: stack.kinesisEndpoint })),
+            dynamodb: client(createDynamoDBClient({ dynamoDBEndpoint: stack.dynamodbEndpoint })),
             logger: silentLogger,
           }),
       );
@@ -96,8 +99,8 @@ async function main(): Promise<void> {
         for (const w of workers) await w.start();
         const started = Date.now();
         for (;;) {
-          const counts = workers.map((w) => w.leases.heldLeases().length);
-          const pending = workers.some((w) => w.leases.pendingHandoffKeys().length > 0);
+          const counts = workers.map((w) => workerInternals(w).leases.heldLeases().length);
+          const pending = workers.some((w) => workerInternals(w).leases.pendingHandoffKeys().length > 0);
           if (!pending && counts.reduce((a, b) => a + b, 0) === S && Math.max(...counts) - Math.min(...counts) <= 1) break;
           if (Date.now() - started > 120_000) throw new Error(`${W}×${S}: not balanced after 120 s (${counts.join('/')})`);
           await sleep(200);
@@ -126,10 +129,8 @@ async function main(): Promise<void> {
         console.log(row);
       } finally {
         await Promise.all(workers.map((w) => w.shutdown()));
-        for (const w of workers) {
-          w.kinesis.destroy();
-          w.dynamodb.destroy();
-        }
+        // The workers do not destroy clients they were given.
+        for (const c of clients.splice(0)) c.destroy();
       }
     }
   } finally {

@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import { Worker } from '../../src/worker/worker.js';
+import { workerInternals } from '../../src/worker/internals.js';
 import { createLogger } from '../../src/common/logger.js';
 import { parseProducedRecord } from '../../src/local/producer.js';
 import type { RecordProcessor } from '../../src/processor/types.js';
@@ -104,7 +105,7 @@ worker.events.on('lease.acquired', (e) => log({ e: 'lease', w, kind: 'acquired',
 worker.events.on('lease.lost', (e) => log({ e: 'lease', w, kind: 'lost', shard: e.leaseKey, reason: e.reason, t: now() }));
 worker.events.on('lease.released', (e) => log({ e: 'lease', w, kind: 'released', shard: e.leaseKey, t: now() }));
 
-const writeStats = () => log({ e: 'calls', w, calls: { ...worker.leaseTable.calls }, t: now() });
+const writeStats = () => log({ e: 'calls', w, calls: { ...workerInternals(worker).leaseTable.calls }, t: now() });
 const statsTimer = setInterval(writeStats, options.statsIntervalMillis);
 
 let stopping = false;

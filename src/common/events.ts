@@ -30,9 +30,20 @@ export interface KclEventMap {
 
 export type KclEventName = keyof KclEventMap;
 
+/** The listening side of the event stream: what a worker hands its users (they can listen, not emit). */
+export interface KclEventStream {
+  /** Adds a listener; returns a function that removes it. */
+  on<K extends KclEventName>(name: K, listener: (event: KclEventMap[K]) => void): () => void;
+  /** Adds a listener for the next event of that name only. */
+  once<K extends KclEventName>(name: K, listener: (event: KclEventMap[K]) => void): void;
+  off<K extends KclEventName>(name: K, listener: (event: KclEventMap[K]) => void): void;
+}
+
 /** A typed facade over EventEmitter. A listener that throws is reported, never breaks the worker. */
-export class KclEvents {
+export class KclEvents implements KclEventStream {
   private readonly emitter = new EventEmitter();
+  /** once() listeners, by the listener the caller passed, so off() finds them. */
+  private readonly onceWrappers = new WeakMap<object, Parameters<EventEmitter['on']>[1]>();
   constructor(private readonly onListenerError: (err: Error, event: KclEventName) => void = () => undefined) {
     this.emitter.setMaxListeners(100);
   }
@@ -41,7 +52,22 @@ export class KclEvents {
     return () => this.emitter.off(name, listener);
   }
   once<K extends KclEventName>(name: K, listener: (event: KclEventMap[K]) => void): void {
-    this.emitter.once(name, listener);
+    // emit() calls the listeners itself (to report a throwing one), so EventEmitter's own once would never
+    // remove them: the wrapper removes itself.
+    const wrapper = (event: KclEventMap[K]) => {
+      this.off(name, listener);
+      listener(event);
+    };
+    this.onceWrappers.set(listener, wrapper);
+    this.emitter.on(name, wrapper);
+  }
+  off<K extends KclEventName>(name: K, listener: (event: KclEventMap[K]) => void): void {
+    const wrapper = this.onceWrappers.get(listener);
+    if (wrapper) {
+      this.onceWrappers.delete(listener);
+      this.emitter.off(name, wrapper);
+    }
+    this.emitter.off(name, listener);
   }
   emit<K extends KclEventName>(name: K, event: KclEventMap[K]): void {
     for (const listener of this.emitter.listeners(name)) {
@@ -51,6 +77,14 @@ export class KclEvents {
         this.onListenerError(toError(err), name);
       }
     }
+  }
+  /** A view with on/once/off only, for users: nothing outside the library emits. */
+  readOnly(): KclEventStream {
+    return Object.freeze({
+      on: this.on.bind(this),
+      once: this.once.bind(this),
+      off: this.off.bind(this),
+    }) as KclEventStream;
   }
 }
 

@@ -1,12 +1,15 @@
 /**
- * Lease decisions as pure functions: which leases count as expired, which to take, which to steal, and when
- * to scan next. Inputs are leases, what this worker has observed of their counters, and the time on its own
- * monotonic clock (the scan turns alone also take the wall clock, only to spread the workers' scans);
- * nothing here does I/O, so every rule is tested against scenario tables with a virtual clock.
+ * Lease decisions as pure functions: which leases count as expired, which to take, which to steal, when to
+ * scan next, whether to renew, whether a retried write landed, and how a hand-off moves on. Inputs are leases,
+ * what this worker has observed of their counters, and the time on its own monotonic clock (the scan turns
+ * alone also take the wall clock, only to spread the workers' scans); nothing here does I/O, so every rule is
+ * tested against scenario tables with a virtual clock.
  *
- * Expiry never compares clocks across machines (kcl-semantics §3.2): a worker remembers when *it* last saw
- * each lease's counter change and calls the lease expired when that is longer ago than the failover time.
+ * Expiry never compares clocks across machines (see docs/lease-protocol.md, 'Expiry'): a worker remembers when
+ * *it* last saw each lease's counter change and calls the lease expired when that is longer ago than the
+ * failover time.
  */
+import { isShardEnd } from '../checkpoint/sequence.js';
 import type { Lease } from './lease.js';
 
 export interface LeaseObservation {
@@ -74,14 +77,14 @@ export interface TakeDecision {
 }
 
 /**
- * The 2.x taker (kcl-semantics §3.4): aim for a fair share, ceil(leases / workers), take available leases
+ * The 2.x taker (see docs/lease-protocol.md, 'Taking and stealing'): aim for a fair share, ceil(leases / workers), take available leases
  * first, and only when none are available steal from the single most loaded worker. Leases already at
  * SHARD_END have nothing left to process, so they are neither taken nor counted (the Java KCL counts them,
  * which is the "lease spillover" its users complain about).
  */
 export function decideLeasesToTake(input: TakeInput): TakeDecision {
   const { workerId, now, failoverMillis } = input;
-  const active = input.leases.filter((l) => l.checkpoint.sequenceNumber !== 'SHARD_END');
+  const active = input.leases.filter((l) => !isShardEnd(l.checkpoint));
   const available: Lease[] = [];
   const counts = new Map<string, Lease[]>();
   for (const lease of active) {
@@ -168,7 +171,7 @@ export interface ScanScheduleInput {
 }
 
 /**
- * When this worker scans next. A crashed worker's leases are noticed by whoever scans first after the crash,
+ * When this worker scans next (see docs/lease-protocol.md, 'Scan turns'). A crashed worker's leases are noticed by whoever scans first after the crash,
  * and a released lease is picked up at the next scan by anyone, so what matters is how often *the fleet*
  * scans, not each worker. Workers take turns: with W workers each scans every W × gap, in the slot given by its
  * rank among the sorted worker ids (on the wall clock, which only needs to be roughly in sync for the spread),
@@ -205,4 +208,135 @@ function turnsOf(input: ScanScheduleInput): { workers: string[]; period: number;
     return (((slot - input.wallNow) % period) + period) % period;
   };
   return { workers, period, delayTo };
+}
+
+export interface TakerWakeInput {
+  /** This worker's next scan turn (nextScanDelay). */
+  readonly turnDelayMillis: number;
+  /** Leases taken or asked for in this cycle. */
+  readonly moved: number;
+  readonly renewIntervalMillis: number;
+  readonly leases: readonly Lease[];
+  readonly observations: Observations;
+  readonly workerId: string;
+  /** When the scan was read, and now (after the takes): both on this worker's monotonic clock. */
+  readonly scanAt: number;
+  readonly now: number;
+  readonly failoverMillis: number;
+  readonly epsilonMillis: number;
+}
+
+/** After a successful take or steal, the next scan comes this soon (or after one renewal period, if shorter). */
+export const FOLLOW_UP_SCAN_MILLIS = 1000;
+
+/**
+ * How long the taker sleeps after a cycle: until its next turn, sooner after a move or when a foreign lease is
+ * due to expire (so failover does not wait for a whole extra turn).
+ */
+export function nextTakerDelay(input: TakerWakeInput): number {
+  let next = input.turnDelayMillis;
+  // While this worker is still moving toward its share, look again soon instead of at its next turn:
+  // stealing one lease per 20 s cycle is the slow rebalancing Java users complain about.
+  if (input.moved > 0) next = Math.min(next, input.renewIntervalMillis, FOLLOW_UP_SCAN_MILLIS);
+  for (const lease of input.leases) {
+    if (lease.leaseOwner === input.workerId || isShardEnd(lease.checkpoint)) continue;
+    const at = expiresAt(lease, input.observations.get(lease.leaseKey), input.failoverMillis);
+    // Only a lease still to expire: one already expired and left (we are at our share) needs no wake-up.
+    if (at !== undefined && at > input.scanAt) next = Math.min(next, Math.max(at - input.now, 0) + input.epsilonMillis + 1);
+  }
+  return next;
+}
+
+/** The workers whose turns make up the scan schedule: this one and the owners of leases that have not expired. */
+export function aliveWorkers(leases: readonly Lease[], observations: Observations, workerId: string, now: number, failoverMillis: number): string[] {
+  const alive = new Set<string>([workerId]);
+  for (const lease of leases) {
+    if (lease.leaseOwner && !isAvailable(lease, observations.get(lease.leaseKey), now, failoverMillis)) alive.add(lease.leaseOwner);
+  }
+  return [...alive];
+}
+
+export type RenewalAction = 'renew' | 'skip' | 'drop';
+
+/**
+ * What the renewer does with a held lease (see docs/lease-protocol.md, 'Renewal'), from the time since the
+ * last write that proved we hold it. A checkpoint within the last half period already raised the counter,
+ * which is all a renewal does, so busy shards cost no renewals ('skip'); skipping leaves at most 1.5 periods
+ * since the last write, so at least two renewal attempts (Java's fixed schedule: three) still come before the
+ * lease could expire. Past the failover time another worker may already hold it: never renew what our own
+ * clock calls expired ('drop').
+ */
+export function renewalAction(sinceLastWriteMillis: number, renewIntervalMillis: number, failoverMillis: number): RenewalAction {
+  if (sinceLastWriteMillis < renewIntervalMillis / 2) return 'skip';
+  if (sinceLastWriteMillis > failoverMillis) return 'drop';
+  return 'renew';
+}
+
+/**
+ * A fenced write failed its condition, yet the item shows the counter one above ours with the owners as we
+ * left them (also during a hand-off): an earlier attempt of the same write landed, and we still hold it.
+ */
+export function retriedWriteLanded(held: Lease, current: Lease | undefined): boolean {
+  return (
+    current !== undefined &&
+    current.leaseCounter === held.leaseCounter + 1 &&
+    current.leaseOwner === held.leaseOwner &&
+    current.checkpointOwner === held.checkpointOwner
+  );
+}
+
+/**
+ * The item shows another worker as leaseOwner and us as checkpointOwner, on the counter we hold: another
+ * worker asked for this lease (see docs/lease-protocol.md, 'Graceful hand-off').
+ */
+export function isHandoffRequest(current: Lease | undefined, held: Lease, workerId: string): boolean {
+  return (
+    current !== undefined &&
+    current.checkpointOwner === workerId &&
+    current.leaseOwner !== undefined &&
+    current.leaseOwner !== workerId &&
+    current.leaseCounter === held.leaseCounter
+  );
+}
+
+/** A hand-off this worker requested and is waiting for, as the requester sees it. */
+export interface RequestedHandoff {
+  /** The holder that has to finish first. */
+  readonly from: string;
+  /** Local time the request was sent. */
+  readonly requestedAt: number;
+  /** The lease counter last read, and the local time it was last seen to change. */
+  readonly counter: number;
+  readonly lastChangeAt: number;
+}
+
+export type RequesterStep =
+  /** The lease moved elsewhere (or was deleted): forget the request. */
+  | { readonly kind: 'forget' }
+  /** The holder completed the hand-off (checkpointOwner cleared): take it. */
+  | { readonly kind: 'take' }
+  /** The holder stopped renewing, or the hand-off is overdue: take it anyway (a take clears checkpointOwner). */
+  | { readonly kind: 'take-over'; readonly reason: 'owner stopped renewing' | 'timed out' }
+  /** Still finishing: keep waiting, with the counter observation brought up to date. */
+  | { readonly kind: 'wait'; readonly handoff: RequestedHandoff };
+
+/**
+ * One read of a lease this worker is waiting for, judged. The holder is silent when the counter has not moved
+ * for longer than the failover time; the hand-off is overdue after the holder's timeout plus the failover time
+ * (the holder forces it at its timeout; the failover time covers its last renewal).
+ */
+export function requesterStep(
+  handoff: RequestedHandoff,
+  lease: Lease | undefined,
+  workerId: string,
+  readAt: number,
+  failoverMillis: number,
+  handoffTimeoutMillis: number,
+): RequesterStep {
+  if (!lease || lease.leaseOwner !== workerId) return { kind: 'forget' };
+  if (!lease.checkpointOwner) return { kind: 'take' };
+  const observed = lease.leaseCounter !== handoff.counter ? { ...handoff, counter: lease.leaseCounter, lastChangeAt: readAt } : handoff;
+  if (readAt - observed.lastChangeAt > failoverMillis) return { kind: 'take-over', reason: 'owner stopped renewing' };
+  if (readAt - observed.requestedAt > handoffTimeoutMillis + failoverMillis) return { kind: 'take-over', reason: 'timed out' };
+  return { kind: 'wait', handoff: observed };
 }

@@ -1,6 +1,6 @@
 /**
- * Detects a Java KCL 3.x fleet whose leader is coordinating the lease table (shared/spec/kcl-semantics.md §3.5,
- * §10). Such a leader assigns leases itself and would fight our 2.x-protocol taker, so a worker refuses to start
+ * Detects a Java KCL 3.x fleet whose leader is coordinating the lease table (see docs/lease-protocol.md,
+ * 'Java KCL 3.x tables'). Such a leader assigns leases itself and would fight our 2.x-protocol taker, so a worker refuses to start
  * on that table; a 2.x-format table, or a Java fleet in 2.x-compatible mode, is shared safely. This module only
  * reads: it never writes, deletes or takes the Java coordination items.
  *

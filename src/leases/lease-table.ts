@@ -1,8 +1,9 @@
 /**
- * LeaseTable is the only code that reads and writes lease items. Every write on an existing lease is an
- * UpdateItem conditioned on the `leaseCounter` the caller last saw (the fence), so a worker that lost a lease
- * can never overwrite the new holder's state, and attributes we do not know (written by a Java KCL) survive.
- * A conditional failure is returned as `false`; other failures throw the library's error family.
+ * LeaseTable is the only code that reads and writes lease items in DynamoDB (the LeaseStore seam). Every write
+ * on an existing lease is an UpdateItem conditioned on the `leaseCounter` the caller last saw (see
+ * docs/lease-protocol.md, 'Fencing'), so a worker that lost a lease can never overwrite the new holder's state,
+ * and attributes we do not know (written by a Java KCL) survive. A conditional failure is returned as `false`
+ * (or undefined); other failures throw the library's error family.
  */
 import {
   CreateTableCommand,
@@ -20,6 +21,7 @@ import { classifyAwsError, isConditionalCheckFailed, awsErrorName } from '../aws
 import { InvalidStateException } from '../common/errors.js';
 import type { Clock } from '../common/clock.js';
 import type { Lease } from './lease.js';
+import type { HandoffWriteOptions, LeaseStore } from './lease-store.js';
 import { itemToLease, leaseToItem, LEASE_ENTITY_TYPE, type Item } from './serializer.js';
 
 export interface LeaseTableCallCounts {
@@ -28,11 +30,11 @@ export interface LeaseTableCallCounts {
   put: number;
   update: number;
   delete: number;
-  /** Conditional updates by purpose (renew, take, checkpoint, release, handoff, transfer, meta). */
+  /** Conditional updates by purpose (renew, take, checkpoint, release, handoff-request, handoff-complete, handoff-withdraw, meta). */
   updates: Record<string, number>;
 }
 
-export class LeaseTable {
+export class LeaseTable implements LeaseStore {
   /** DynamoDB calls made, by kind: the figure the cost model is judged on. */
   readonly calls: LeaseTableCallCounts = { scan: 0, get: 0, put: 0, update: 0, delete: 0, updates: {} };
 
@@ -128,9 +130,10 @@ export class LeaseTable {
 
   /**
    * Heartbeat: raises the counter if it is still the one we hold and no hand-off is pending. Once the holder
-   * knows it is handing the lease over (`handoffPending`), it renews on the counter alone until the transfer.
+   * knows it is handing the lease over (`handoffPending`), it renews on the counter alone until it completes
+   * the hand-off.
    */
-  renewLease(lease: Lease, options: { handoffPending?: boolean } = {}): Promise<Lease | undefined> {
+  renewLease(lease: Lease, options: HandoffWriteOptions = {}): Promise<Lease | undefined> {
     return this.fencedUpdate(lease, 'renew', {
       condition: options.handoffPending ? 'leaseCounter = :ctr' : 'leaseCounter = :ctr AND attribute_not_exists(checkpointOwner)',
       set: {},
@@ -138,49 +141,50 @@ export class LeaseTable {
   }
 
   /**
-   * Asks the holder to hand a lease over (kcl-semantics §3.7): leaseOwner becomes `to`, checkpointOwner the
-   * current holder. The counter is left alone so the holder's heartbeat goes on; its next renewal fails on
-   * the checkpointOwner clause, which is how it learns. False when the lease moved since it was read.
+   * Asks the holder to hand a lease over (see docs/lease-protocol.md, 'Graceful hand-off'): leaseOwner becomes
+   * the requester, checkpointOwner the current holder. The counter is left alone so the holder's heartbeat goes
+   * on; its next renewal fails on the checkpointOwner clause, which is how it learns. False when the lease
+   * moved since it was read.
    */
-  async initiateHandoff(lease: Lease, to: string): Promise<boolean> {
+  async requestHandoff(lease: Lease, requester: string): Promise<boolean> {
     if (!lease.leaseOwner) return false;
-    return this.unfencedUpdate(lease.leaseKey, 'handoff', {
+    return this.unfencedUpdate(lease.leaseKey, 'handoff-request', {
       condition: '#ctr = :ctr AND #owner = :from AND attribute_not_exists(#co)',
       update: 'SET #owner = :to, #co = :from',
       names: { '#ctr': 'leaseCounter', '#owner': 'leaseOwner', '#co': 'checkpointOwner' },
-      values: { ':ctr': { N: String(lease.leaseCounter) }, ':from': { S: lease.leaseOwner }, ':to': { S: to } },
+      values: { ':ctr': { N: String(lease.leaseCounter) }, ':from': { S: lease.leaseOwner }, ':to': { S: requester } },
     });
   }
 
   /**
-   * Withdraws a hand-off this worker asked for (it is shutting down): the lease becomes unowned so any worker
-   * takes it at its next scan. The counter is left alone; the old owner's transfer then fails harmlessly.
+   * Withdraws a hand-off this worker requested (it is shutting down): the lease becomes unowned so any worker
+   * takes it at its next scan. The counter is left alone; the holder's completion then fails harmlessly.
    */
-  abandonHandoff(leaseKey: string, me: string, from: string): Promise<boolean> {
-    return this.unfencedUpdate(leaseKey, 'abandon', {
+  withdrawHandoff(leaseKey: string, requester: string, holder: string): Promise<boolean> {
+    return this.unfencedUpdate(leaseKey, 'handoff-withdraw', {
       condition: '#owner = :me AND #co = :from',
       update: 'REMOVE #owner, #co',
       names: { '#owner': 'leaseOwner', '#co': 'checkpointOwner' },
-      values: { ':me': { S: me }, ':from': { S: from } },
+      values: { ':me': { S: requester }, ':from': { S: holder } },
     });
   }
 
   /**
-   * Completes a hand-off from the old owner's side after its final checkpoint: removes checkpointOwner and
-   * raises the counter, so the new owner (already leaseOwner) may start. Fenced on the counter and on both names.
+   * Completes a hand-off from the holder's side after its final checkpoint: removes checkpointOwner and raises
+   * the counter, so the requester (already leaseOwner) may start. Fenced on the counter and on both names.
    */
-  async transferLease(lease: Lease, from: string, to: string): Promise<Lease | undefined> {
+  async completeHandoff(lease: Lease, holder: string, requester: string): Promise<Lease | undefined> {
     return this.fencedUpdate(
       lease,
-      'transfer',
+      'handoff-complete',
       {
-        condition: 'leaseCounter = :ctr AND leaseOwner = :to AND checkpointOwner = :from',
-        values: { ':to': { S: to }, ':from': { S: from } },
+        condition: 'leaseCounter = :ctr AND leaseOwner = :requester AND checkpointOwner = :holder',
+        values: { ':requester': { S: requester }, ':holder': { S: holder } },
         set: {},
         remove: ['checkpointOwner'],
         add: { ownerSwitchesSinceCheckpoint: { N: '1' } },
       },
-      (l) => ({ ...l, leaseOwner: to, checkpointOwner: undefined, ownerSwitchesSinceCheckpoint: l.ownerSwitchesSinceCheckpoint + 1 }),
+      (l) => ({ ...l, leaseOwner: requester, checkpointOwner: undefined, ownerSwitchesSinceCheckpoint: l.ownerSwitchesSinceCheckpoint + 1 }),
     );
   }
 
@@ -205,7 +209,7 @@ export class LeaseTable {
    * fails while a hand-off is pending and the holder does not know yet (`handoffPending` false), so a busy
    * shard learns of a hand-off request at its next checkpoint.
    */
-  updateCheckpoint(lease: Lease, checkpoint: ExtendedSequenceNumber, childShardIds?: readonly string[], options: { handoffPending?: boolean } = {}): Promise<Lease | undefined> {
+  updateCheckpoint(lease: Lease, checkpoint: ExtendedSequenceNumber, childShardIds?: readonly string[], options: HandoffWriteOptions = {}): Promise<Lease | undefined> {
     const set: Item = {
       checkpoint: { S: checkpoint.sequenceNumber },
       checkpointSubSequenceNumber: { N: String(checkpoint.subSequenceNumber) },

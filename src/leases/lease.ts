@@ -1,8 +1,4 @@
-/**
- * leases/ owns the lease: its model, the Java-compatible DynamoDB item format, the LeaseTable (the only code
- * that writes lease items, every write fenced on `leaseCounter`), the pure lease decisions and the
- * LeaseCoordinator that applies them on timers. It never reads records.
- */
+/** The lease model (see docs/lease-protocol.md, 'Lease item format'). */
 import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import type { HashKeyRange } from '../common/hash-key-range.js';
 
@@ -22,7 +18,7 @@ export interface Lease {
   readonly parentShardIds: readonly string[];
   readonly childShardIds: readonly string[];
   readonly hashKeyRange?: HashKeyRange;
-  /** KCL 3.x graceful handoff: the previous owner that still has to checkpoint. */
+  /** KCL 3.x graceful hand-off: the holder that still has to finish while the requester is already leaseOwner. */
   readonly checkpointOwner?: string;
   readonly throughputKBps?: number;
 }

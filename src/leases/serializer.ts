@@ -1,6 +1,7 @@
 /**
- * The lease item format of the Java KCL (shared/spec/kcl-semantics.md §1.2): exact attribute names and types,
- * numbers as decimal strings, string sets never empty, `entityType: "LEASE"` written, non-lease items skipped.
+ * The lease item format of the Java KCL (see docs/lease-protocol.md, 'Lease item format'): exact attribute
+ * names and types, numbers as decimal strings, string sets never empty, `entityType: "LEASE"` written, non-lease
+ * items skipped.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { extendedSequenceNumber, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';

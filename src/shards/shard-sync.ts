@@ -10,7 +10,7 @@ import { hashKeyRangeOf, type HashKeyRange } from '../common/hash-key-range.js';
 import { sentinel, TRIM_HORIZON, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import type { InitialPosition } from '../config/config.js';
 import type { Lease } from '../leases/lease.js';
-import type { LeaseTable } from '../leases/lease-table.js';
+import type { LeaseStore } from '../leases/lease-store.js';
 
 export interface ShardInfo {
   readonly shardId: string;
@@ -125,7 +125,7 @@ export interface ShardSyncResult {
 /** One shard sync: list shards, create the missing leases (conditional creates; "already exists" is fine). */
 export async function syncShards(
   kinesis: KinesisClient,
-  table: LeaseTable,
+  table: Pick<LeaseStore, 'listLeases' | 'createLeaseIfNotExists'>,
   streamName: string,
   initialPosition: InitialPosition,
   clock: Clock,
@@ -147,7 +147,7 @@ export async function syncShards(
  * Creates the leases of a closed shard's children (from the ChildShards of its last GetRecords), starting at
  * TRIM_HORIZON so nothing written to a child is skipped. A merge child lists both parents.
  */
-export async function createChildLeases(table: LeaseTable, childShards: readonly { shardId: string; parentShards: readonly string[]; hashKeyRange?: { startingHashKey: string; endingHashKey: string } }[]): Promise<number> {
+export async function createChildLeases(table: Pick<LeaseStore, 'createLeaseIfNotExists'>, childShards: readonly { shardId: string; parentShards: readonly string[]; hashKeyRange?: { startingHashKey: string; endingHashKey: string } }[]): Promise<number> {
   let created = 0;
   for (const child of childShards) {
     const lease: Lease = {

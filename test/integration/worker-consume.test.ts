@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { Worker } from '../../src/worker/worker.js';
+import { workerInternals } from '../../src/worker/internals.js';
 import { produceRecords, parseProducedRecord } from '../../src/local/producer.js';
 import { compareSequenceNumbers } from '../../src/checkpoint/sequence.js';
 import { LeaseTable } from '../../src/leases/lease-table.js';
@@ -186,9 +187,9 @@ describe('single worker, whole stream', { skip: env ? false : SKIP_REASON }, () 
       assert.ok(await table.takeLease(lease, 'thief'));
       const lost = Date.now();
       await waitFor('leaseLost', () => recorder.callsFor('shardId-000000000000').includes('leaseLost'), 10_000);
-      assert.ok(Date.now() - lost <= worker.leases.renewIntervalMillis + 4_000, 'noticed at a renewal, well before the lease could expire');
+      assert.ok(Date.now() - lost <= workerInternals(worker).leases.renewIntervalMillis + 4_000, 'noticed at a renewal, well before the lease could expire');
       await waitFor('consumer gone', () => worker.progress().length === 0);
-      assert.equal(worker.leases.isHeld('shardId-000000000000'), false);
+      assert.equal(workerInternals(worker).leases.isHeld('shardId-000000000000'), false);
       assert.equal((await table.getLease('shardId-000000000000'))?.leaseOwner, 'thief', 'the worker did not take it back (it has not expired yet)');
     } finally {
       await worker.shutdown();

@@ -6,6 +6,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from '../../src/worker/worker.js';
+import { workerInternals } from '../../src/worker/internals.js';
 import { produceRecords } from '../../src/local/producer.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { Recorder } from '../helpers/recording-processor.js';
@@ -25,10 +26,10 @@ describe('two workers share a stream', { skip: env ? false : SKIP_REASON }, () =
     const wb = new Worker({ config: workerConfig(e, stream, app, { workerId: 'worker-b' }), processorFactory: b.factory, logger: silentLogger });
     try {
       await wa.start();
-      await waitFor('A holds all 4', () => wa.leases.heldLeases().length === 4);
+      await waitFor('A holds all 4', () => workerInternals(wa).leases.heldLeases().length === 4);
       await wb.start();
       // The bound is the behaviour: the Java KCL would need two taker periods (≈ 40 s) for the second steal.
-      await waitFor('2 and 2', () => wa.leases.heldLeases().length === 2 && wb.leases.heldLeases().length === 2, 20_000);
+      await waitFor('2 and 2', () => workerInternals(wa).leases.heldLeases().length === 2 && workerInternals(wb).leases.heldLeases().length === 2, 20_000);
       await produceRecords(e.kinesis, { stream, count: 200, partitionKeys: 16 });
       await waitFor('200 records between them', () => new Set([...a.ids(), ...b.ids()]).size >= 200);
     } finally {
@@ -53,7 +54,7 @@ describe('two workers share a stream', { skip: env ? false : SKIP_REASON }, () =
     try {
       await wb.start();
       await wa.shutdown(); // shutdownRequested → checkpoint → release
-      await waitFor('B holds both', () => wb.leases.heldLeases().length === 2, 30_000);
+      await waitFor('B holds both', () => workerInternals(wb).leases.heldLeases().length === 2, 30_000);
       await produceRecords(e.kinesis, { stream, count: 50, partitionKeys: 8 });
       await waitFor('B consumed the new 50', () => b.deliveries.length >= 50);
     } finally {

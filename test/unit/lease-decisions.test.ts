@@ -1,63 +1,29 @@
 /**
- * Pure lease decisions (kcl-semantics §3.2 expiry without synchronized clocks, §3.4 the 2.x taker), driven by
- * the scenario table in test/unit/scenarios/lease-decisions.json plus a virtual time line for observe().
+ * Pure lease decisions (see docs/lease-protocol.md: 'Expiry' without synchronized clocks, 'Taking and
+ * stealing', 'Scan turns', 'Renewal', 'Graceful hand-off'), driven by the one-row-per-scenario table in
+ * test/unit/scenarios/lease-decisions.ts plus a virtual time line for observe().
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
+  aliveWorkers,
   nextPeerScanDelay,
   nextScanDelay,
+  nextTakerDelay,
   decideLeasesToTake,
   expiresAt,
   isAvailable,
+  isHandoffRequest,
   observe,
+  renewalAction,
+  requesterStep,
+  retriedWriteLanded,
   shuffleWith,
   type LeaseObservation,
 } from '../../src/leases/decisions.js';
 import { extendedSequenceNumber } from '../../src/checkpoint/sequence.js';
 import type { Lease } from '../../src/leases/lease.js';
-
-// The compiled test runs from dist/test/unit/, so go up three levels to the repository root and read the
-// SOURCE json (tsc does not copy it into dist).
-const SCENARIOS_URL = new URL('../../../test/unit/scenarios/lease-decisions.json', import.meta.url);
-
-interface ScenarioLease {
-  leaseKey: string;
-  owner: string | null;
-  counter: number;
-  checkpoint: string;
-  /** Set while a graceful hand-off is pending: the old owner, still checkpointing (kcl-semantics §3.7). */
-  checkpointOwner?: string;
-}
-interface Expected {
-  take: string[];
-  steal?: string[];
-  stealCount?: number;
-  stealFrom?: string;
-  target: number;
-  numWorkers: number;
-  mine?: number;
-}
-interface Scenario {
-  name: string;
-  workerId?: string;
-  now?: number;
-  failoverMillis?: number;
-  maxLeasesForWorker?: number | null;
-  maxLeasesToStealAtOneTime?: number;
-  held?: string[];
-  leases: ScenarioLease[];
-  observations: Record<string, { counter: number; lastChangeAt: number | null }>;
-  expected: Expected;
-}
-interface ScenarioFile {
-  defaults: Required<Pick<Scenario, 'workerId' | 'now' | 'failoverMillis' | 'maxLeasesToStealAtOneTime' | 'held'>> & { maxLeasesForWorker: number | null };
-  scenarios: Scenario[];
-}
-
-const file = JSON.parse(readFileSync(fileURLToPath(SCENARIOS_URL), 'utf8')) as ScenarioFile;
+import { DEFAULTS, SCENARIOS } from './scenarios/lease-decisions.js';
 
 function lease(key: string, owner: string | null, counter: number, checkpoint = 'TRIM_HORIZON', checkpointOwner?: string): Lease {
   return {
@@ -74,34 +40,69 @@ function lease(key: string, owner: string | null, counter: number, checkpoint = 
 
 const identity = <T>(items: readonly T[]): T[] => [...items];
 
-describe('lease-decisions.json scenario table', () => {
-  test('the scenario file is found from the compiled test and is not empty', () => {
-    assert.ok(file.scenarios.length >= 25, `only ${file.scenarios.length} scenarios`);
-    const names = file.scenarios.map((s) => s.name);
+/** `a=1 b=x,y` → {a: '1', b: 'x,y'}; a bare word is the key of a lease row. */
+function fields(text: string): { key?: string; values: Map<string, string> } {
+  const values = new Map<string, string>();
+  let key: string | undefined;
+  for (const word of text.split(' ').filter(Boolean)) {
+    const eq = word.indexOf('=');
+    if (eq < 0) key = word;
+    else values.set(word.slice(0, eq), word.slice(eq + 1));
+  }
+  return { key, values };
+}
+
+const list = (value: string | undefined): string[] => (value ? value.split(',') : []);
+
+/** One row of the table as decideLeasesToTake's input and the expected decision. */
+function parseScenario(leaseRows: readonly string[], settingsText: string, expectedText: string) {
+  const settings = new Map([...fields(DEFAULTS).values, ...fields(settingsText).values]);
+  const leases: Lease[] = [];
+  const observations = new Map<string, LeaseObservation>();
+  for (const row of leaseRows) {
+    const { key, values } = fields(row);
+    const l = lease(key!, values.get('owner') ?? null, Number(values.get('counter') ?? 0), values.get('cp'), values.get('cpOwner'));
+    leases.push(l);
+    const seen = values.get('seen');
+    if (seen !== undefined) observations.set(l.leaseKey, { counter: l.leaseCounter, lastChangeAt: seen === '-' ? undefined : Number(seen) });
+  }
+  const maxForWorker = settings.get('maxForWorker')!;
+  const expected = fields(expectedText).values;
+  return {
+    input: {
+      leases,
+      observations,
+      workerId: settings.get('me')!,
+      now: Number(settings.get('now')),
+      failoverMillis: Number(settings.get('failover')),
+      maxLeasesForWorker: maxForWorker === 'none' ? Number.POSITIVE_INFINITY : Number(maxForWorker),
+      maxLeasesToStealAtOneTime: Number(settings.get('maxSteal')),
+      held: new Set(list(settings.get('held'))),
+      shuffle: identity,
+    },
+    expected: {
+      take: list(expected.get('take')),
+      steal: expected.has('steal') ? list(expected.get('steal')) : undefined,
+      stealCount: expected.has('stealCount') ? Number(expected.get('stealCount')) : undefined,
+      stealFrom: expected.get('stealFrom'),
+      target: Number(expected.get('target')),
+      numWorkers: Number(expected.get('workers')),
+      mine: expected.has('mine') ? Number(expected.get('mine')) : undefined,
+    },
+  };
+}
+
+describe('lease-decisions scenario table', () => {
+  test('the table is not empty and its names are unique', () => {
+    assert.ok(SCENARIOS.length >= 39, `only ${SCENARIOS.length} scenarios`);
+    const names = SCENARIOS.map(([name]) => name);
     assert.equal(new Set(names).size, names.length, 'scenario names must be unique');
   });
 
-  for (const scenario of file.scenarios) {
-    test(scenario.name, () => {
-      const d = file.defaults;
-      const maxForWorker = scenario.maxLeasesForWorker !== undefined ? scenario.maxLeasesForWorker : d.maxLeasesForWorker;
-      const leases = scenario.leases.map((l) => lease(l.leaseKey, l.owner, l.counter, l.checkpoint, l.checkpointOwner));
-      const observations = new Map<string, LeaseObservation>(
-        Object.entries(scenario.observations).map(([k, o]) => [k, { counter: o.counter, lastChangeAt: o.lastChangeAt ?? undefined }]),
-      );
-      const workerId = scenario.workerId ?? d.workerId;
-      const decision = decideLeasesToTake({
-        leases,
-        observations,
-        workerId,
-        now: scenario.now ?? d.now,
-        failoverMillis: scenario.failoverMillis ?? d.failoverMillis,
-        maxLeasesForWorker: maxForWorker === null ? Number.POSITIVE_INFINITY : maxForWorker,
-        maxLeasesToStealAtOneTime: scenario.maxLeasesToStealAtOneTime ?? d.maxLeasesToStealAtOneTime,
-        held: new Set(scenario.held ?? d.held),
-        shuffle: identity,
-      });
-      const e = scenario.expected;
+  for (const [name, leaseRows, settings, expectedText] of SCENARIOS) {
+    test(name, () => {
+      const { input, expected: e } = parseScenario(leaseRows, settings, expectedText);
+      const decision = decideLeasesToTake(input);
       assert.deepEqual(decision.take.map((l) => l.leaseKey), e.take, 'take');
       if (e.steal !== undefined) {
         assert.deepEqual(decision.steal.map((l) => l.leaseKey), e.steal, 'steal');
@@ -113,14 +114,13 @@ describe('lease-decisions.json scenario table', () => {
       assert.equal(decision.numWorkers, e.numWorkers, 'numWorkers');
       if (e.mine !== undefined) assert.equal(decision.mine, e.mine, 'mine');
       // Whatever is taken or stolen is never already held, never at SHARD_END and never our own fresh lease.
-      const held = new Set(scenario.held ?? d.held);
       for (const l of [...decision.take, ...decision.steal]) {
-        assert.equal(held.has(l.leaseKey), false, `${l.leaseKey} is held`);
+        assert.equal(input.held.has(l.leaseKey), false, `${l.leaseKey} is held`);
         assert.notEqual(l.checkpoint.sequenceNumber, 'SHARD_END', `${l.leaseKey} is at SHARD_END`);
       }
-      for (const l of decision.steal) assert.notEqual(l.leaseOwner, workerId);
+      for (const l of decision.steal) assert.notEqual(l.leaseOwner, input.workerId);
       // Returned leases are the scan's objects, not copies.
-      for (const l of [...decision.take, ...decision.steal]) assert.ok(leases.includes(l));
+      for (const l of [...decision.take, ...decision.steal]) assert.ok(input.leases.includes(l));
     });
   }
 });
@@ -304,5 +304,111 @@ describe('nextScanDelay: the fleet takes turns scanning', () => {
     // d's own slot is next (6 s) but it does not count: a's at 8 s is.
     assert.equal(nextPeerScanDelay({ ...base, workers, workerId: 'd', wallNow: 5_000 }), 3_000);
     assert.equal(nextPeerScanDelay({ ...base, workers: ['me'], workerId: 'me', wallNow: 5_000 }), undefined);
+  });
+});
+
+describe('renewalAction: skip, drop or renew (renewal period 3000, failover 10000)', () => {
+  // [since the last write, action]
+  const rows: [number, string][] = [[0, 'skip'], [1499, 'skip'], [1500, 'renew'], [3000, 'renew'], [10_000, 'renew'], [10_001, 'drop']];
+  for (const [since, action] of rows) test(`${since} ms since the last write → ${action}`, () => assert.equal(renewalAction(since, 3000, 10_000), action));
+});
+
+describe('retriedWriteLanded: the counter is one above ours with the owners as we left them', () => {
+  const held = lease('s0', 'me', 5);
+  // [current item, landed]
+  const rows: [string, Lease | undefined, boolean][] = [
+    ['counter +1, same owner', lease('s0', 'me', 6), true],
+    ['counter +1 during a hand-off, owners unchanged', lease('s0', 'me', 6), true],
+    ['counter +2', lease('s0', 'me', 7), false],
+    ['counter unchanged', lease('s0', 'me', 5), false],
+    ['counter +1, another owner', lease('s0', 'thief', 6), false],
+    ['counter +1, a checkpointOwner appeared', lease('s0', 'me', 6, 'TRIM_HORIZON', 'x'), false],
+    ['no item', undefined, false],
+  ];
+  for (const [name, current, landed] of rows) test(name, () => assert.equal(retriedWriteLanded(held, current), landed));
+  test('a lease held as checkpointOwner (hand-off noticed) keeps both names', () => {
+    const handing = lease('s0', 'req', 5, 'TRIM_HORIZON', 'me');
+    assert.equal(retriedWriteLanded(handing, lease('s0', 'req', 6, 'TRIM_HORIZON', 'me')), true);
+  });
+});
+
+describe('isHandoffRequest: another worker is leaseOwner, we are checkpointOwner, on our counter', () => {
+  const held = lease('s0', 'me', 5);
+  const rows: [string, Lease | undefined, boolean][] = [
+    ['requested by req', lease('s0', 'req', 5, 'TRIM_HORIZON', 'me'), true],
+    ['requested, but the counter moved since', lease('s0', 'req', 6, 'TRIM_HORIZON', 'me'), false],
+    ['taken (no checkpointOwner)', lease('s0', 'req', 6), false],
+    ['a hand-off of someone else', lease('s0', 'req', 5, 'TRIM_HORIZON', 'other'), false],
+    ['leaseOwner is still us', lease('s0', 'me', 5, 'TRIM_HORIZON', 'me'), false],
+    ['released (no owner)', lease('s0', null, 5, 'TRIM_HORIZON', 'me'), false],
+    ['deleted', undefined, false],
+  ];
+  for (const [name, current, yes] of rows) test(name, () => assert.equal(isHandoffRequest(current, held, 'me'), yes));
+});
+
+describe('requesterStep: one read of a requested lease (failover 10000, hand-off timeout 30000)', () => {
+  const requested = { from: 'old', requestedAt: 1000, counter: 5, lastChangeAt: 1000 };
+  // [name, lease read, read at, expected kind (and reason)]
+  const rows: [string, Lease | undefined, number, string][] = [
+    ['completed: no checkpointOwner → take', lease('s0', 'me', 6), 2000, 'take'],
+    ['moved to another worker → forget', lease('s0', 'other', 6), 2000, 'forget'],
+    ['deleted → forget', undefined, 2000, 'forget'],
+    ['holder still renewing → wait', lease('s0', 'me', 7, 'TRIM_HORIZON', 'old'), 20_000, 'wait'],
+    ['holder silent for exactly the failover time → wait', lease('s0', 'me', 5, 'TRIM_HORIZON', 'old'), 11_000, 'wait'],
+    ['holder silent 1 ms longer → take-over (owner stopped renewing)', lease('s0', 'me', 5, 'TRIM_HORIZON', 'old'), 11_001, 'take-over:owner stopped renewing'],
+    ['renewing but overdue (timeout + failover) → take-over (timed out)', lease('s0', 'me', 9, 'TRIM_HORIZON', 'old'), 41_001, 'take-over:timed out'],
+    ['renewing, exactly at timeout + failover → wait', lease('s0', 'me', 9, 'TRIM_HORIZON', 'old'), 41_000, 'wait'],
+  ];
+  for (const [name, read, at, want] of rows) {
+    test(name, () => {
+      const step = requesterStep(requested, read, 'me', at, 10_000, 30_000);
+      assert.equal(step.kind === 'take-over' ? `${step.kind}:${step.reason}` : step.kind, want);
+    });
+  }
+  test('wait brings the counter observation up to date only when the counter moved', () => {
+    const moved = requesterStep(requested, lease('s0', 'me', 7, 'TRIM_HORIZON', 'old'), 'me', 5000, 10_000, 30_000);
+    assert.deepEqual(moved, { kind: 'wait', handoff: { ...requested, counter: 7, lastChangeAt: 5000 } });
+    const still = requesterStep(requested, lease('s0', 'me', 5, 'TRIM_HORIZON', 'old'), 'me', 5000, 10_000, 30_000);
+    assert.deepEqual(still, { kind: 'wait', handoff: requested });
+  });
+});
+
+describe('nextTakerDelay: when the taker wakes next', () => {
+  const base = {
+    turnDelayMillis: 8000,
+    moved: 0,
+    renewIntervalMillis: 3000,
+    leases: [] as Lease[],
+    observations: new Map<string, LeaseObservation>(),
+    workerId: 'me',
+    scanAt: 100_000,
+    now: 100_000,
+    failoverMillis: 10_000,
+    epsilonMillis: 25,
+  };
+  test('nothing due: at the next turn', () => assert.equal(nextTakerDelay(base), 8000));
+  test('after a move: the follow-up scan (1 s), or the renewal period if shorter', () => {
+    assert.equal(nextTakerDelay({ ...base, moved: 1 }), 1000);
+    assert.equal(nextTakerDelay({ ...base, moved: 2, renewIntervalMillis: 600 }), 600);
+  });
+  test('a foreign lease due to expire before the turn: just after it expires (+ epsilon + 1)', () => {
+    const leases = [lease('s0', 'w2', 3), lease('s1', 'w2', 3)];
+    const observations = new Map([['s0', { counter: 3, lastChangeAt: 95_000 }], ['s1', { counter: 3, lastChangeAt: 99_000 }]]);
+    assert.equal(nextTakerDelay({ ...base, leases, observations }), 5000 + 25 + 1);
+    // The takes took 200 ms: measured from now, not from the scan.
+    assert.equal(nextTakerDelay({ ...base, leases, observations, now: 100_200 }), 4800 + 25 + 1);
+  });
+  test('own leases, SHARD_END leases and leases already expired at the scan do not wake it', () => {
+    const leases = [lease('m', 'me', 3), lease('e', 'w2', 3, 'SHARD_END'), lease('x', 'w2', 3)];
+    const observations = new Map([['m', { counter: 3, lastChangeAt: 95_000 }], ['e', { counter: 3, lastChangeAt: 95_000 }], ['x', { counter: 3, lastChangeAt: 80_000 }]]);
+    assert.equal(nextTakerDelay({ ...base, leases, observations }), 8000);
+  });
+});
+
+describe('aliveWorkers: this worker and the owners of unexpired leases', () => {
+  test('expired and unowned leases do not count', () => {
+    const leases = [lease('a', 'w2', 1), lease('b', 'dead', 1), lease('c', null, 1), lease('d', 'w3', 1)];
+    const observations = new Map([['a', { counter: 1, lastChangeAt: 99_000 }], ['b', { counter: 1, lastChangeAt: 80_000 }], ['d', { counter: 1, lastChangeAt: 95_000 }]]);
+    assert.deepEqual(aliveWorkers(leases, observations, 'me', 100_000, 10_000).sort(), ['me', 'w2', 'w3']);
   });
 });

@@ -5,7 +5,9 @@
  */
 import { Command, Option } from 'commander';
 import { createDynamoDBClient, createKinesisClient } from '../../aws/clients.js';
+import { systemClock } from '../../common/clock.js';
 import { createLogger } from '../../common/logger.js';
+import { LeaseTable } from '../../leases/lease-table.js';
 import { formatSequenceNumber } from '../../checkpoint/sequence.js';
 import { checkEmulatorsInstalled, startLocalStack } from '../../local/stack.js';
 import { produceRecords } from '../../local/producer.js';
@@ -144,7 +146,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
     await producer;
     await worker.shutdown();
     out(`[${time()}] produced ${produced}  consumed ${consumedTotal}; final checkpoints in lease table "${worker.config.tableName}":`);
-    const leases = (await worker.leaseTable.listLeases()).sort((a, b) => a.leaseKey.localeCompare(b.leaseKey));
+    const leases = (await new LeaseTable(dynamodb, worker.config.tableName, systemClock).listLeases()).sort((a, b) => a.leaseKey.localeCompare(b.leaseKey));
     for (const lease of leases) {
       out(`  ${lease.leaseKey}  owner ${lease.leaseOwner ?? '(released)'}  checkpoint ${formatSequenceNumber(lease.checkpoint)}`);
     }
