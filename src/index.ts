@@ -1,8 +1,9 @@
 /**
- * The public API of the library. Everything a processor author or an embedder needs is exported here;
- * anything not exported is internal and may change.
+ * The public API of `kcl-ts`: the Worker and its options, the configuration loader, what a record processor
+ * is written against, the errors a processor may throw or catch, and the read-only event stream's types.
+ * Anything not exported here (or from `kcl-ts/child`, `kcl-ts/local`) is internal and may change.
  */
-export { Worker, type WorkerOptions, type ShardProgress } from './worker/worker.js';
+export { Worker, type WorkerOptions, type WorkerState, type ShardProgress } from './worker/index.js';
 export type {
   RecordProcessor,
   RecordProcessorFactory,
@@ -15,16 +16,9 @@ export type {
   ShutdownRequestedInput,
   ChildShard,
 } from './processor/types.js';
-export {
-  type ExtendedSequenceNumber,
-  compareSequenceNumbers,
-  extendedSequenceNumber,
-  TRIM_HORIZON,
-  LATEST,
-  AT_TIMESTAMP,
-  SHARD_END,
-} from './checkpoint/sequence.js';
-export * from './config/index.js';
+export type { HashKeyRange } from './common/hash-key-range.js';
+export { type ExtendedSequenceNumber, compareSequenceNumbers, TRIM_HORIZON, LATEST, AT_TIMESTAMP, SHARD_END } from './checkpoint/sequence.js';
+export { loadPropertiesConfig, type KclConfig, type KclConfigInput, type InitialPosition, type PropertiesConfigOptions } from './config/index.js';
 export {
   KclError,
   ConfigError,
@@ -33,11 +27,8 @@ export {
   InvalidStateException,
   KinesisClientLibDependencyException,
   IllegalArgumentException,
+  ProcessorFailedException,
 } from './common/errors.js';
-export { KclEvents, type KclEventMap, type KclEventName } from './common/events.js';
-export { createLogger, silentLogger, type Logger } from './common/logger.js';
-export { systemClock, VirtualClock, type Clock } from './common/clock.js';
-export { createKinesisClient, createDynamoDBClient, type AwsClientOptions } from './aws/clients.js';
-export { LeaseTable } from './leases/lease-table.js';
-export type { Lease, HashKeyRange } from './leases/lease.js';
-export { createUserRecord } from './retrieval/user-record.js';
+export type { KclEventStream, KclEventMap, KclEventName, LeaseLossReason } from './common/events.js';
+export type { Logger } from './common/logger.js';
+export type { Clock } from './common/clock.js';

@@ -9,8 +9,9 @@
  * Environment: CHECKPOINT_INTERVAL_MS (default 60000) between checkpoints, CHECKPOINT_RETRY_MS (default 5000)
  * between checkpoint attempts.
  */
-import { runChildProcessor } from '../../src/multilang/index.js';
+// `from 'kcl-ts/child'` in a project of your own; `../../src/child.js` here.
 import {
+  runChildProcessor,
   InvalidStateException,
   ShutdownException,
   ThrottlingException,
@@ -20,7 +21,7 @@ import {
   type RecordProcessor,
   type ShardEndedInput,
   type ShutdownRequestedInput,
-} from '../../src/index.js';
+} from '../../src/child.js';
 
 const CHECKPOINT_INTERVAL_MS = envMillis('CHECKPOINT_INTERVAL_MS', 60_000);
 const CHECKPOINT_RETRY_MS = envMillis('CHECKPOINT_RETRY_MS', 5_000);

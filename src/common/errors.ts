@@ -75,3 +75,8 @@ export class ProcessorFailedException extends KclError {
     super(message, { retriable: true, cause: options.cause });
   }
 }
+
+/** Anything thrown, as an Error (a thrown string or object becomes the message). */
+export function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

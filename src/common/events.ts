@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
+import { toError } from './errors.js';
 
 export type LeaseLossReason = 'taken' | 'expired' | 'released';
 
@@ -86,8 +87,4 @@ export class KclEvents implements KclEventStream {
       off: this.off.bind(this),
     }) as KclEventStream;
   }
-}
-
-export function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

@@ -4,7 +4,8 @@
  * checkpointer make. It holds no lease logic of its own.
  */
 import type { Clock } from '../common/clock.js';
-import { toError, type KclEvents } from '../common/events.js';
+import { type KclEvents } from '../common/events.js';
+import { toError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import type { KclConfig } from '../config/config.js';

@@ -22,7 +22,8 @@
  */
 import { setMaxListeners } from 'node:events';
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
-import { toError, type KclEvents } from '../common/events.js';
+import { type KclEvents } from '../common/events.js';
+import { toError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { requesterStep, type RequestedHandoff } from './decisions.js';
 import type { HeldLeases } from './held-leases.js';

@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../common/clock.js';
-import { ShutdownException } from '../common/errors.js';
-import { toError, type KclEvents } from '../common/events.js';
+import { ShutdownException, toError } from '../common/errors.js';
+import { type KclEvents } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
 import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import { isHandoffRequest } from './decisions.js';

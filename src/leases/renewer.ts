@@ -5,8 +5,7 @@
  * applies them. It never takes a lease and never releases one.
  */
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
-import { KclError } from '../common/errors.js';
-import { toError } from '../common/events.js';
+import { KclError, toError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { isHandoffRequest, renewalAction, retriedWriteLanded } from './decisions.js';
 import type { HeldLeases } from './held-leases.js';

@@ -5,8 +5,8 @@
  * When to wake next is nextTakerDelay's call. It never renews and never releases a lease.
  */
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
-import { InvalidStateException } from '../common/errors.js';
-import { toError, type KclEvents } from '../common/events.js';
+import { InvalidStateException, toError } from '../common/errors.js';
+import { type KclEvents } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
 import { aliveWorkers, decideLeasesToTake, nextPeerScanDelay, nextScanDelay, nextTakerDelay, observe, shuffleWith, type LeaseObservation, type ScanScheduleInput } from './decisions.js';
 import type { Handoff } from './handoff.js';

@@ -5,8 +5,8 @@
  * on promptly even while the shard is idle.
  */
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
-import { ProcessorFailedException } from '../common/errors.js';
-import { toError, type KclEvents } from '../common/events.js';
+import { ProcessorFailedException, toError } from '../common/errors.js';
+import { type KclEvents } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
 import { RecordProcessorCheckpointer } from '../checkpoint/checkpointer.js';
 import { formatSequenceNumber, isShardEnd, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';

@@ -6,7 +6,7 @@ import { GetRecordsCommand, GetShardIteratorCommand, type GetRecordsCommandOutpu
 import { awsErrorName, classifyAwsError, isThrottling } from '../aws/errors.js';
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
 import { hashKeyRangeOf, type HashKeyRange } from '../common/hash-key-range.js';
-import { toError } from '../common/events.js';
+import { toError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { compareSequenceNumbers, isSentinel, isShardEnd, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import type { ChildShard, KinesisClientRecord } from '../processor/types.js';

@@ -1,5 +1,5 @@
 /**
- * The Java-compatible lease item format (kcl-semantics §1.2): exact attribute names and DynamoDB types,
+ * The Java-compatible lease item format (docs/lease-protocol.md, 'Lease item format'): exact attribute names and DynamoDB types,
  * absent attributes instead of empty values, items written by the Java KCL readable, non-lease items skipped.
  */
 import { test, describe } from 'node:test';
