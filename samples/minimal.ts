@@ -18,6 +18,10 @@ class PrintingProcessor implements RecordProcessor {
   }
 }
 
+const stop = new AbortController();
+process.once('SIGTERM', () => stop.abort());
+process.once('SIGINT', () => stop.abort());
+
 const worker = new Worker({
   config: {
     streamName: 'words',
@@ -26,6 +30,6 @@ const worker = new Worker({
     // kinesisEndpoint: 'http://127.0.0.1:4568', dynamoDBEndpoint: 'http://127.0.0.1:4569', // for `kcl local`
   },
   processorFactory: () => new PrintingProcessor(),
+  signal: stop.signal, // aborting it shuts the worker down gracefully
 });
-await worker.start();
-process.once('SIGTERM', () => void worker.shutdown());
+await worker.run(); // resolves once it has stopped gracefully; rejects with the error if it stopped on a fatal one
