@@ -10,17 +10,8 @@
  * client: a child only speaks the protocol on stdin/stdout.
  */
 export { runChildProcessor, type ChildRunnerOptions } from './multilang/child-runner.js';
-export type {
-  RecordProcessor,
-  KinesisClientRecord,
-  Checkpointer,
-  InitializationInput,
-  ProcessRecordsInput,
-  LeaseLostInput,
-  ShardEndedInput,
-  ShutdownRequestedInput,
-  ChildShard,
-} from './processor/types.js';
+// Everything a record processor is written against (RecordProcessor, its inputs, the record, the checkpointer).
+export type * from './processor/types.js';
 export { type ExtendedSequenceNumber } from './checkpoint/sequence.js';
 export {
   KclError,

@@ -4,18 +4,8 @@
  * Anything not exported here (or from `kcl-ts/child`, `kcl-ts/local`) is internal and may change.
  */
 export { Worker, type WorkerOptions, type WorkerState, type ShardProgress } from './worker/index.js';
-export type {
-  RecordProcessor,
-  RecordProcessorFactory,
-  KinesisClientRecord,
-  Checkpointer,
-  InitializationInput,
-  ProcessRecordsInput,
-  LeaseLostInput,
-  ShardEndedInput,
-  ShutdownRequestedInput,
-  ChildShard,
-} from './processor/types.js';
+// Everything a record processor is written against (RecordProcessor, its inputs, the record, the checkpointer).
+export type * from './processor/types.js';
 export type { HashKeyRange } from './common/hash-key-range.js';
 export { type ExtendedSequenceNumber, compareSequenceNumbers, TRIM_HORIZON, LATEST, AT_TIMESTAMP, SHARD_END } from './checkpoint/sequence.js';
 export { loadPropertiesConfig, type KclConfig, type KclConfigInput, type InitialPosition, type PropertiesConfigOptions } from './config/index.js';
