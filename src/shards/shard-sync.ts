@@ -11,6 +11,7 @@ import { sentinel, TRIM_HORIZON, type ExtendedSequenceNumber } from '../checkpoi
 import type { InitialPosition } from '../config/config.js';
 import type { Lease } from '../leases/lease.js';
 import type { LeaseStore } from '../leases/lease-store.js';
+import type { ChildShard } from '../processor/types.js';
 
 export interface ShardInfo {
   readonly shardId: string;
@@ -147,7 +148,7 @@ export async function syncShards(
  * Creates the leases of a closed shard's children (from the ChildShards of its last GetRecords), starting at
  * TRIM_HORIZON so nothing written to a child is skipped. A merge child lists both parents.
  */
-export async function createChildLeases(table: Pick<LeaseStore, 'createLeaseIfNotExists'>, childShards: readonly { shardId: string; parentShards: readonly string[]; hashKeyRange?: { startingHashKey: string; endingHashKey: string } }[]): Promise<number> {
+export async function createChildLeases(table: Pick<LeaseStore, 'createLeaseIfNotExists'>, childShards: readonly ChildShard[]): Promise<number> {
   let created = 0;
   for (const child of childShards) {
     const lease: Lease = {
