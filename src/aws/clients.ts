@@ -12,6 +12,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { fromEnv, fromIni, fromNodeProviderChain, fromInstanceMetadata, fromContainerMetadata, fromTokenFile } from '@aws-sdk/credential-providers';
 import { ConfigError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
 
 export interface AwsClientOptions {
   region?: string;
@@ -19,8 +20,26 @@ export interface AwsClientOptions {
   dynamoDBEndpoint?: string;
   /** Provider name(s) from a properties file, or a ready credentials provider. */
   credentials?: string | AwsCredentialIdentity | AwsCredentialIdentityProvider;
-  /** Per-request timeout; GetRecords of a full 10 MB batch needs the generous default. */
+  /**
+   * The handler's own limit on one request, a safety net behind the per-call deadlines of aws/call.ts (which
+   * are shorter): a request still running after this is destroyed with its connection.
+   */
   requestTimeoutMillis?: number;
+  /** Where the SDK's own warnings go (structured, with the rest of the log); its per-call info is dropped. */
+  logger?: Logger;
+}
+
+/** The SDK's logger interface, fed into ours: warnings and errors only (its info level logs every call). */
+function sdkLogger(logger: Logger | undefined) {
+  const ignore = () => undefined;
+  const text = (args: unknown[]) => args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+  return {
+    trace: ignore,
+    debug: ignore,
+    info: ignore,
+    warn: (...args: unknown[]) => logger?.warn({ component: 'aws-sdk' }, text(args)),
+    error: (...args: unknown[]) => logger?.error({ component: 'aws-sdk' }, text(args)),
+  };
 }
 
 /** Region used when nothing names one and the endpoint is an emulator (emulators accept any region). */
@@ -36,9 +55,12 @@ export function isLoopbackEndpoint(endpoint: string | undefined): boolean {
   }
 }
 
-function httpHandler(timeout: number): NodeHttpHandler {
+function httpHandler(timeout: number, logger: Logger | undefined): NodeHttpHandler {
   return new NodeHttpHandler({
     requestTimeout: timeout,
+    // Without it the handler only warns on console, and a request on a dead connection waits for ever.
+    throwOnRequestTimeout: true,
+    logger: sdkLogger(logger),
     connectionTimeout: 5_000,
     httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }),
     httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 256 }),
@@ -123,8 +145,10 @@ export function createKinesisClient(options: AwsClientOptions): KinesisClient {
     region: resolveRegion(options),
     endpoint: options.kinesisEndpoint,
     credentials: resolveCredentials(options.credentials, [options.kinesisEndpoint]),
-    requestHandler: httpHandler(options.requestTimeoutMillis ?? 30_000),
-    maxAttempts: 3,
+    requestHandler: httpHandler(options.requestTimeoutMillis ?? 60_000, options.logger),
+    logger: sdkLogger(options.logger),
+    // Retries are ours (common/retry.ts): the SDK's would multiply with them and hide failing calls.
+    maxAttempts: 1,
   });
 }
 
@@ -133,7 +157,8 @@ export function createDynamoDBClient(options: AwsClientOptions): DynamoDBClient 
     region: resolveRegion(options),
     endpoint: options.dynamoDBEndpoint,
     credentials: resolveCredentials(options.credentials, [options.dynamoDBEndpoint]),
-    requestHandler: httpHandler(options.requestTimeoutMillis ?? 10_000),
-    maxAttempts: 3,
+    requestHandler: httpHandler(options.requestTimeoutMillis ?? 30_000, options.logger),
+    logger: sdkLogger(options.logger),
+    maxAttempts: 1,
   });
 }

@@ -57,8 +57,8 @@ export class InvalidStateException extends KclError {}
 
 /** Any other failure of a service we depend on (network, 5xx, SDK error); back off and retry. */
 export class KinesisClientLibDependencyException extends KclError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { retriable: true, cause: options.cause });
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, { retriable: options.retriable ?? true, cause: options.cause });
   }
 }
 

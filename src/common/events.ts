@@ -27,6 +27,20 @@ export interface KclEventMap {
   'checkpoint.written': { shardId: string; checkpoint: ExtendedSequenceNumber };
   'shard.ended': { shardId: string; childShardIds: string[] };
   'processor.shutdown': { shardId: string; reason: 'LEASE_LOST' | 'SHARD_END' | 'REQUESTED' };
+  /**
+   * This worker's lease renewals started failing (DynamoDB unreachable, throttled, timing out): once per outage.
+   * `failingForMillis`: since the last renewal that landed. Processing goes on until a lease may have expired
+   * by this worker's clock; then it stops (`lease.lost` with reason `expired`).
+   */
+  'lease.renewalsFailing': { workerId: string; leaseKeys: string[]; error: Error; failingForMillis: number };
+  /** A lease-table call landed again after `lease.renewalsFailing`. */
+  'lease.renewalsRecovered': { workerId: string; failedForMillis: number };
+  /** Reads of a shard started failing (once per outage; throttling only when it persists). Retried with backoff. */
+  'retrieval.failing': { shardId: string; error: Error; failingForMillis: number };
+  /** Reads of the shard work again after `retrieval.failing`; nothing was skipped. */
+  'retrieval.recovered': { shardId: string; failedForMillis: number };
+  /** Every call to AWS, as it ended: 'ok' or the kind of error (aws/errors.ts). */
+  'aws.call': { service: 'kinesis' | 'dynamodb'; operation: string; outcome: string; millis: number };
 }
 
 export type KclEventName = keyof KclEventMap;

@@ -14,6 +14,7 @@ import { HeldLeases, type HeldLease, type ReleaseOutcome } from './held-leases.j
 import type { Lease } from './lease.js';
 import type { LeaseStore } from './lease-store.js';
 import { LeaseRenewer } from './renewer.js';
+import { RenewalHealth } from './renewal-health.js';
 import { LeaseTaker } from './taker.js';
 
 export type { HeldLease, ReleaseOutcome } from './held-leases.js';
@@ -38,6 +39,11 @@ export interface LeaseCoordinatorTuning {
   random?: () => number;
 }
 
+/** The renewal period: failover / 3 − epsilon, as in the Java KCL; also the deadline of one lease write. */
+export function renewIntervalMillis(config: Pick<KclConfig, 'failoverTimeMillis' | 'epsilonMillis'>): number {
+  return Math.max(1, Math.floor(config.failoverTimeMillis / 3) - config.epsilonMillis);
+}
+
 export class LeaseCoordinator {
   readonly renewIntervalMillis: number;
   readonly takerIntervalMillis: number;
@@ -45,6 +51,8 @@ export class LeaseCoordinator {
   private readonly renewer: LeaseRenewer;
   private readonly taker: LeaseTaker;
   private readonly handoff: Handoff;
+  /** Says when renewals fail, when leases expire locally, and when the table answers again. */
+  readonly health: RenewalHealth;
 
   constructor(
     table: LeaseStore,
@@ -55,7 +63,7 @@ export class LeaseCoordinator {
     tuning: LeaseCoordinatorTuning = {},
   ) {
     const { workerId, failoverTimeMillis, epsilonMillis } = config;
-    this.renewIntervalMillis = Math.max(1, Math.floor(failoverTimeMillis / 3) - epsilonMillis);
+    this.renewIntervalMillis = renewIntervalMillis(config);
     this.takerIntervalMillis = tuning.takerIntervalMillis ?? (failoverTimeMillis + epsilonMillis) * 2;
     this.held = new HeldLeases(
       table,
@@ -68,7 +76,8 @@ export class LeaseCoordinator {
       { workerId, failoverTimeMillis, handoffTimeoutMillis: config.gracefulLeaseHandoffTimeoutMillis, pollMillis: tuning.handoffPollMillis ?? 500 },
       { table, held: this.held, take: (lease, from) => this.taker.take(lease, from), clock, events, logger },
     );
-    this.renewer = new LeaseRenewer(table, this.held, { workerId, failoverTimeMillis, renewIntervalMillis: this.renewIntervalMillis }, clock, logger);
+    this.health = new RenewalHealth(workerId, clock, events, logger);
+    this.renewer = new LeaseRenewer(table, this.held, { workerId, failoverTimeMillis, renewIntervalMillis: this.renewIntervalMillis }, clock, logger, this.health);
     this.taker = new LeaseTaker(
       {
         workerId,

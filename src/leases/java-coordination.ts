@@ -13,7 +13,8 @@
  *   a lock is alive if its `recordVersionNumber` changes within `leaseDuration`, and stale if it does not.
  */
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { awsErrorName, classifyAwsError } from '../aws/errors.js';
+import { AWS_DEADLINES, callAws } from '../aws/call.js';
+import { awsErrorKind } from '../aws/errors.js';
 import type { Clock } from '../common/clock.js';
 import { InvalidStateException } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -162,17 +163,18 @@ function toLock(item: Item | undefined, options: JavaCoordinationOptions): LockS
 }
 
 async function readItem(dynamodb: DynamoDBClient, location: Location, key: string, signal?: AbortSignal): Promise<Item | undefined> {
+  const input = { TableName: location.table, Key: { [location.hashKey]: { S: key } }, ConsistentRead: true };
   try {
-    const out = await dynamodb.send(
-      new GetItemCommand({ TableName: location.table, Key: { [location.hashKey]: { S: key } }, ConsistentRead: true }),
-      { abortSignal: signal },
+    const out = await callAws({ service: 'dynamodb', operation: 'GetItem', what: `GetItem ${key} from ${location.table}`, deadlineMillis: AWS_DEADLINES.dynamoRead, signal }, (abortSignal) =>
+      dynamodb.send(new GetItemCommand(input), { abortSignal }),
     );
     return out.Item;
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
     // The 3.0–3.4 table usually does not exist, and IAM policies written for the lease table alone do not
     // cover it: neither may stop a worker that has nothing to do with a Java 3.x fleet.
-    if (!location.required && ['ResourceNotFoundException', 'AccessDeniedException'].includes(awsErrorName(err) ?? '')) return undefined;
-    throw classifyAwsError(err, `GetItem ${key} from ${location.table}`);
+    const kind = awsErrorKind(err);
+    if (!location.required && (kind === 'not-found' || kind === 'access-denied')) return undefined;
+    throw err;
   }
 }

@@ -17,7 +17,8 @@ import {
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
-import { classifyAwsError, isConditionalCheckFailed, awsErrorName } from '../aws/errors.js';
+import { AWS_DEADLINES, callAws, type AwsCallOutcome } from '../aws/call.js';
+import { awsErrorKind } from '../aws/errors.js';
 import { InvalidStateException } from '../common/errors.js';
 import type { Clock } from '../common/clock.js';
 import type { Lease } from './lease.js';
@@ -34,35 +35,53 @@ export interface LeaseTableCallCounts {
   updates: Record<string, number>;
 }
 
+export interface LeaseTableOptions {
+  /**
+   * Deadline of one lease write. A renewal or checkpoint answered later than its renewal period is worth
+   * nothing (and holds up the lease's next write), so the worker passes that period. Default 3 s.
+   */
+  readonly writeDeadlineMillis?: number;
+  /** Aborts every call in flight (the worker's hard stop). */
+  readonly signal?: AbortSignal;
+  readonly onCall?: (outcome: AwsCallOutcome) => void;
+}
+
 export class LeaseTable implements LeaseStore {
   /** DynamoDB calls made, by kind: the figure the cost model is judged on. */
   readonly calls: LeaseTableCallCounts = { scan: 0, get: 0, put: 0, update: 0, delete: 0, updates: {} };
+  private readonly writeDeadlineMillis: number;
 
   constructor(
     private readonly dynamodb: DynamoDBClient,
     readonly tableName: string,
     private readonly clock: Clock,
-  ) {}
+    private readonly options: LeaseTableOptions = {},
+  ) {
+    this.writeDeadlineMillis = options.writeDeadlineMillis ?? 3_000;
+  }
+
+  /** One DynamoDB call with its deadline; failures arrive classified (kinds in aws/errors.ts). */
+  private call<T>(operation: string, what: string, deadlineMillis: number, send: (abortSignal: AbortSignal) => Promise<T>, signal = this.options.signal): Promise<T> {
+    return callAws({ service: 'dynamodb', operation, what: `${what} (table ${this.tableName})`, deadlineMillis, signal, onOutcome: this.options.onCall }, send);
+  }
 
   /** Creates the table (on-demand, hash key `leaseKey`) if missing and waits until it is usable. */
   async createTableIfNotExists(signal?: AbortSignal, timeoutMillis = 600_000): Promise<void> {
-    let status = await this.tableStatus();
+    let status = await this.tableStatus(signal);
     if (status === undefined) {
       try {
-        await this.dynamodb.send(
-          new CreateTableCommand({
-            TableName: this.tableName,
-            AttributeDefinitions: [{ AttributeName: 'leaseKey', AttributeType: 'S' }],
-            KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }],
-            BillingMode: 'PAY_PER_REQUEST',
-          }),
-          { abortSignal: signal },
-        );
+        const input = {
+          TableName: this.tableName,
+          AttributeDefinitions: [{ AttributeName: 'leaseKey', AttributeType: 'S' as const }],
+          KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' as const }],
+          BillingMode: 'PAY_PER_REQUEST' as const,
+        };
+        await this.call('CreateTable', 'create the lease table', AWS_DEADLINES.dynamoAdmin, (abortSignal) => this.dynamodb.send(new CreateTableCommand(input), { abortSignal }), signal);
       } catch (err) {
         // Another worker created it first: that is fine.
-        if (awsErrorName(err) !== 'ResourceInUseException') throw classifyAwsError(err, `CreateTable ${this.tableName}`);
+        if (awsErrorKind(err) !== 'in-use') throw err;
       }
-      status = await this.tableStatus();
+      status = await this.tableStatus(signal);
     }
     const deadline = this.clock.now() + timeoutMillis;
     let wait = 100;
@@ -70,17 +89,17 @@ export class LeaseTable implements LeaseStore {
       if (this.clock.now() > deadline) throw new InvalidStateException(`lease table ${this.tableName} is not ACTIVE after ${timeoutMillis} ms (status ${status})`);
       await this.clock.sleep(wait, signal);
       wait = Math.min(wait * 2, 10_000);
-      status = await this.tableStatus();
+      status = await this.tableStatus(signal);
     }
   }
 
-  private async tableStatus(): Promise<string | undefined> {
+  private async tableStatus(signal?: AbortSignal): Promise<string | undefined> {
     try {
-      const out = await this.dynamodb.send(new DescribeTableCommand({ TableName: this.tableName }));
+      const out = await this.call('DescribeTable', 'describe the lease table', AWS_DEADLINES.dynamoAdmin, (abortSignal) => this.dynamodb.send(new DescribeTableCommand({ TableName: this.tableName }), { abortSignal }), signal);
       return out.Table?.TableStatus ?? 'UNKNOWN';
     } catch (err) {
-      if (awsErrorName(err) === 'ResourceNotFoundException') return undefined;
-      throw classifyAwsError(err, `DescribeTable ${this.tableName}`);
+      if (awsErrorKind(err) === 'not-found') return undefined;
+      throw err;
     }
   }
 
@@ -90,41 +109,34 @@ export class LeaseTable implements LeaseStore {
     let startKey: Item | undefined;
     do {
       this.calls.scan++;
-      try {
-        const out = await this.dynamodb.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey }));
-        for (const item of out.Items ?? []) {
-          const lease = itemToLease(item);
-          if (lease) leases.push(lease);
-        }
-        startKey = out.LastEvaluatedKey;
-      } catch (err) {
-        throw classifyAwsError(err, `Scan ${this.tableName}`);
+      const input = { TableName: this.tableName, ExclusiveStartKey: startKey };
+      const out = await this.call('Scan', 'scan the leases', AWS_DEADLINES.dynamoRead, (abortSignal) => this.dynamodb.send(new ScanCommand(input), { abortSignal }));
+      for (const item of out.Items ?? []) {
+        const lease = itemToLease(item);
+        if (lease) leases.push(lease);
       }
+      startKey = out.LastEvaluatedKey;
     } while (startKey);
     return leases;
   }
 
   async getLease(leaseKey: string): Promise<Lease | undefined> {
     this.calls.get++;
-    try {
-      const out = await this.dynamodb.send(new GetItemCommand({ TableName: this.tableName, Key: { leaseKey: { S: leaseKey } }, ConsistentRead: true }));
-      return out.Item ? itemToLease(out.Item) : undefined;
-    } catch (err) {
-      throw classifyAwsError(err, `GetItem ${leaseKey}`);
-    }
+    const input = { TableName: this.tableName, Key: { leaseKey: { S: leaseKey } }, ConsistentRead: true };
+    const out = await this.call('GetItem', `read lease ${leaseKey}`, AWS_DEADLINES.dynamoRead, (abortSignal) => this.dynamodb.send(new GetItemCommand(input), { abortSignal }));
+    return out.Item ? itemToLease(out.Item) : undefined;
   }
 
   /** Creates a lease unless one with the same key exists; returns false when it existed. */
   async createLeaseIfNotExists(lease: Lease): Promise<boolean> {
     this.calls.put++;
+    const input = { TableName: this.tableName, Item: leaseToItem(lease), ConditionExpression: 'attribute_not_exists(leaseKey)' };
     try {
-      await this.dynamodb.send(
-        new PutItemCommand({ TableName: this.tableName, Item: leaseToItem(lease), ConditionExpression: 'attribute_not_exists(leaseKey)' }),
-      );
+      await this.call('PutItem', `create lease ${lease.leaseKey}`, this.writeDeadlineMillis, (abortSignal) => this.dynamodb.send(new PutItemCommand(input), { abortSignal }));
       return true;
     } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw classifyAwsError(err, `create lease ${lease.leaseKey}`);
+      if (awsErrorKind(err) === 'conditional-check-failed') return false;
+      throw err;
     }
   }
 
@@ -264,22 +276,15 @@ export class LeaseTable implements LeaseStore {
     spec: { condition: string; update: string; names: Record<string, string>; values: Item },
   ): Promise<boolean> {
     this.countUpdate(what);
-    try {
-      await this.dynamodb.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { leaseKey: { S: leaseKey } },
-          ConditionExpression: spec.condition,
-          UpdateExpression: spec.update,
-          ExpressionAttributeNames: spec.names,
-          ExpressionAttributeValues: spec.values,
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw classifyAwsError(err, `${what} lease ${leaseKey}`);
-    }
+    const input: UpdateItemCommandInput = {
+      TableName: this.tableName,
+      Key: { leaseKey: { S: leaseKey } },
+      ConditionExpression: spec.condition,
+      UpdateExpression: spec.update,
+      ExpressionAttributeNames: spec.names,
+      ExpressionAttributeValues: spec.values,
+    };
+    return this.conditionalUpdate(`${what} lease ${leaseKey}`, input);
   }
 
   private countUpdate(what: string): void {
@@ -289,11 +294,8 @@ export class LeaseTable implements LeaseStore {
 
   async deleteLease(leaseKey: string): Promise<void> {
     this.calls.delete++;
-    try {
-      await this.dynamodb.send(new DeleteItemCommand({ TableName: this.tableName, Key: { leaseKey: { S: leaseKey } } }));
-    } catch (err) {
-      throw classifyAwsError(err, `delete ${leaseKey}`);
-    }
+    const input = { TableName: this.tableName, Key: { leaseKey: { S: leaseKey } } };
+    await this.call('DeleteItem', `delete lease ${leaseKey}`, this.writeDeadlineMillis, (abortSignal) => this.dynamodb.send(new DeleteItemCommand(input), { abortSignal }));
   }
 
   /**
@@ -337,12 +339,18 @@ export class LeaseTable implements LeaseStore {
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     };
-    try {
-      await this.dynamodb.send(new UpdateItemCommand(input));
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return undefined;
-      throw classifyAwsError(err, `${what} lease ${lease.leaseKey}`);
-    }
+    if (!(await this.conditionalUpdate(`${what} lease ${lease.leaseKey}`, input))) return undefined;
     return { ...apply(lease), leaseCounter: lease.leaseCounter + 1 };
+  }
+
+  /** An UpdateItem with a condition: false when the condition failed, a classified error for anything else. */
+  private async conditionalUpdate(what: string, input: UpdateItemCommandInput): Promise<boolean> {
+    try {
+      await this.call('UpdateItem', what, this.writeDeadlineMillis, (abortSignal) => this.dynamodb.send(new UpdateItemCommand(input), { abortSignal }));
+      return true;
+    } catch (err) {
+      if (awsErrorKind(err) === 'conditional-check-failed') return false;
+      throw err;
+    }
   }
 }

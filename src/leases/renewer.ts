@@ -5,11 +5,16 @@
  * applies them. It never takes a lease and never releases one.
  */
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
-import { KclError, toError } from '../common/errors.js';
+import { toError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { retry, RETRY } from '../common/retry.js';
 import { isHandoffRequest, renewalAction, retriedWriteLanded } from './decisions.js';
 import type { HeldLeases } from './held-leases.js';
 import type { LeaseStore } from './lease-store.js';
+import type { RenewalHealth } from './renewal-health.js';
+
+/** How one lease's renewal ended: done (renewed, skipped, or found taken), dropped as expired, or failed. */
+type RenewalOutcome = { kind: 'done' } | { kind: 'expired' } | { kind: 'failed'; error: Error; lastRenewedAt: number };
 
 export interface LeaseRenewerOptions {
   readonly workerId: string;
@@ -24,6 +29,7 @@ export class LeaseRenewer {
     private readonly options: LeaseRenewerOptions,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly health: RenewalHealth,
   ) {}
 
   /** Renews on the renewal period until the signal aborts. */
@@ -36,30 +42,38 @@ export class LeaseRenewer {
     }
   }
 
+  /** One round: renews every held lease; says once when renewals fail and when leases had to be dropped. */
   async renewAll(): Promise<void> {
-    await Promise.all(this.held.keys().map((key) => this.renewOne(key)));
+    const outcomes = await Promise.all(this.held.keys().map(async (leaseKey) => ({ leaseKey, ...(await this.renewOne(leaseKey)) })));
+    const failed = outcomes.flatMap((o) => (o.kind === 'failed' ? [o] : []));
+    if (failed.length > 0) {
+      const lastSuccessAt = Math.min(...failed.map((f) => f.lastRenewedAt));
+      this.health.renewalsFailed(failed.map((f) => f.leaseKey), failed[0]!.error, lastSuccessAt);
+    }
+    this.health.leasesExpired(outcomes.filter((o) => o.kind === 'expired').map((o) => o.leaseKey));
   }
 
-  private async renewOne(leaseKey: string): Promise<void> {
-    await this.held.withLease(leaseKey, async (entry) => {
+  private async renewOne(leaseKey: string): Promise<RenewalOutcome> {
+    const outcome = await this.held.withLease(leaseKey, async (entry): Promise<RenewalOutcome> => {
       const sentAt = this.clock.now();
       const action = renewalAction(sentAt - entry.lastRenewedAt, this.options.renewIntervalMillis, this.options.failoverTimeMillis);
-      if (action === 'skip') return;
+      if (action === 'skip') return { kind: 'done' };
       if (action === 'drop') {
         this.held.drop(leaseKey, 'expired');
-        return;
+        return { kind: 'expired' };
       }
-      for (let attempt = 1; ; attempt++) {
+      for (;;) {
         try {
-          const renewed = await this.table.renewLease(entry.lease, { handoffPending: entry.handoffTo !== undefined });
+          const handoffPending = entry.handoffTo !== undefined;
+          const renewed = await retry(() => this.table.renewLease(entry.lease, { handoffPending }), { policy: RETRY.leaseWrite, clock: this.clock });
           if (renewed) {
             this.held.confirm(entry, renewed, sentAt);
-            return;
+            return { kind: 'done' };
           }
-          const current = await this.table.getLease(leaseKey);
+          const current = await retry(() => this.table.getLease(leaseKey), { policy: RETRY.leaseRead, clock: this.clock });
           if (retriedWriteLanded(entry.lease, current)) {
             this.held.confirm(entry, current!, sentAt);
-            return;
+            return { kind: 'done' };
           }
           // Requested by another worker: keep the lease alive (renewing on the counter alone) while the
           // processor finishes.
@@ -68,15 +82,15 @@ export class LeaseRenewer {
             continue;
           }
           this.held.drop(leaseKey, 'taken');
-          return;
+          return { kind: 'done' };
         } catch (err) {
-          const retriable = err instanceof KclError && err.retriable;
-          if (retriable && attempt < 2) continue;
           // Keep the lease for now: it turns into "expired" locally if renewals keep failing.
-          this.logger.warn({ leaseKey, err: toError(err).message }, 'lease renewal failed');
-          return;
+          const error = toError(err);
+          this.logger.debug({ leaseKey, err: error.message }, 'lease renewal failed');
+          return { kind: 'failed', error, lastRenewedAt: entry.lastRenewedAt };
         }
       }
     });
+    return outcome ?? { kind: 'done' };
   }
 }

@@ -8,6 +8,7 @@ import { sleepUnlessAborted, type Clock } from '../common/clock.js';
 import { ProcessorFailedException, toError } from '../common/errors.js';
 import { type KclEvents } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
+import { retryDelayMillis, taskBackoffPolicy } from '../common/retry.js';
 import { RecordProcessorCheckpointer } from '../checkpoint/checkpointer.js';
 import { formatSequenceNumber, isShardEnd, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import type { Lease } from '../leases/lease.js';
@@ -299,7 +300,7 @@ export class ShardConsumer {
         const where = childLeasesCreated ? 'shardEnded' : 'creating child leases';
         this.report(err, where, `${where} failed at shard end; retrying after backoff`, { attempt });
       }
-      const wait = Math.min(options.taskBackoffTimeMillis * attempt, 30_000);
+      const wait = retryDelayMillis(taskBackoffPolicy(options.taskBackoffTimeMillis), attempt);
       if (!(await sleepUnlessAborted(clock, wait, this.interrupt.signal))) return;
     }
     events.emit('shard.ended', { shardId: this.shardId, childShardIds: children });

@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { systemClock, sleepUnlessAborted } from '../common/clock.js';
+import { AWS_DEADLINES, callAws } from '../aws/call.js';
+import { isRetriable, RETRY, retryDelayMillis } from '../common/retry.js';
 import { aggregateInto } from './kpl-aggregate.js';
 
 export interface ProduceOptions {
@@ -49,8 +51,6 @@ export interface ProducedRecord {
 const MAX_BATCH = 500;
 /** Give up (throw, never silently drop) when a batch makes no progress for this long. */
 const STALL_MILLIS = 60_000;
-const BACKOFF_BASE_MILLIS = 50;
-const BACKOFF_MAX_MILLIS = 2_000;
 
 /** Decodes a record written by produceRecords; throws if the data is not one. */
 export function parseProducedRecord(data: Uint8Array): ProducedRecord {
@@ -74,28 +74,6 @@ export function parseProducedRecord(data: Uint8Array): ProducedRecord {
   throw new Error('not a record written by produceRecords');
 }
 
-interface SdkErrorShape {
-  name: string;
-  code?: unknown;
-  $retryable?: unknown;
-  $fault?: unknown;
-}
-
-/** Throttling, server faults and dropped connections are worth retrying; a missing stream or bad input is not. */
-function isRetriable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const e = err as Error & SdkErrorShape;
-  if (e.$retryable) return true;
-  if (e.$fault === 'server') return true;
-  if (/Throttl|ProvisionedThroughputExceeded|LimitExceeded|InternalFailure|ServiceUnavailable|TimeoutError/.test(e.name)) return true;
-  return typeof e.code === 'string' && ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN'].includes(e.code);
-}
-
-function backoffMillis(attempt: number): number {
-  const ceiling = Math.min(BACKOFF_MAX_MILLIS, BACKOFF_BASE_MILLIS * 2 ** attempt);
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}
-
 /**
  * Writes `entries` with PutRecords, re-sending only the entries that failed, until all are in. Not interrupted
  * by the abort signal, so an acknowledged batch is never left half-written; bounded by STALL_MILLIS instead.
@@ -112,13 +90,17 @@ async function putAll(kinesis: KinesisClient, stream: string, entries: PutRecord
   while (pending.length > 0) {
     let failed: PutRecordsRequestEntry[];
     try {
-      const out = await kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: pending }));
+      const input = { StreamName: stream, Records: pending };
+      const out = await callAws({ service: 'kinesis', operation: 'PutRecords', what: `PutRecords ${stream}`, deadlineMillis: AWS_DEADLINES.putRecords }, (abortSignal) =>
+        kinesis.send(new PutRecordsCommand(input), { abortSignal }),
+      );
       const results = out.Records ?? [];
       failed = pending.filter((_, i) => results[i] === undefined || results[i]?.ErrorCode !== undefined);
       const firstError = results.find((r) => r.ErrorCode !== undefined);
       if (firstError) lastError = `${firstError.ErrorCode}: ${firstError.ErrorMessage ?? ''}`;
     } catch (err) {
       if (!isRetriable(err)) throw err;
+      // A timed-out call may still have landed: its entries are written again (duplicates, never loss).
       lastError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       failed = pending;
     }
@@ -132,7 +114,7 @@ async function putAll(kinesis: KinesisClient, stream: string, entries: PutRecord
     if (systemClock.now() - lastProgress > STALL_MILLIS) {
       throw new Error(`PutRecords to ${stream}: ${pending.length} records not written after ${STALL_MILLIS / 1000} s of retries (last error ${lastError})`);
     }
-    await systemClock.sleep(backoffMillis(attempt++));
+    await systemClock.sleep(retryDelayMillis(RETRY.produce, ++attempt));
   }
   return retried;
 }

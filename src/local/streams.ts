@@ -8,13 +8,18 @@ import {
   DescribeStreamSummaryCommand,
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
+import { AWS_DEADLINES, callAws } from '../aws/call.js';
+import { awsErrorKind } from '../aws/errors.js';
 import { systemClock } from '../common/clock.js';
+import { retry, RETRY } from '../common/retry.js';
 
 const POLL_MILLIS = 100;
 const WAIT_MILLIS = 30_000;
 
-function errorName(err: unknown): string | undefined {
-  return err instanceof Error ? err.name : undefined;
+/** One control-plane call, with its deadline and the retry policy (a dropped connection is retried). */
+function control<T>(operation: string, name: string, signal: AbortSignal | undefined, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  const call = () => callAws({ service: 'kinesis', operation, what: `${operation} ${name}`, deadlineMillis: AWS_DEADLINES.kinesisControl, signal }, send);
+  return retry(call, { policy: RETRY.shardList, clock: systemClock, signal });
 }
 
 /**
@@ -29,20 +34,20 @@ export async function ensureStream(kinesis: KinesisClient, name: string, shards:
   for (;;) {
     signal?.throwIfAborted();
     try {
-      await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }), { abortSignal: signal });
+      await control('CreateStream', name, signal, (abortSignal) => kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }), { abortSignal }));
     } catch (err) {
       // ResourceInUseException: the stream exists (or is still being created/deleted); the wait below decides.
-      if (errorName(err) !== 'ResourceInUseException') throw err;
+      if (awsErrorKind(err) !== 'in-use') throw err;
     }
     // Wait for ACTIVE. A stream that is DELETING vanishes (ResourceNotFound) and is then created again above.
     for (;;) {
       signal?.throwIfAborted();
       let status: string | undefined;
       try {
-        const out = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }), { abortSignal: signal });
+        const out = await control('DescribeStreamSummary', name, signal, (abortSignal) => kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }), { abortSignal }));
         status = out.StreamDescriptionSummary?.StreamStatus;
       } catch (err) {
-        if (errorName(err) !== 'ResourceNotFoundException') throw err;
+        if (awsErrorKind(err) !== 'not-found') throw err;
         status = undefined;
       }
       if (status === 'ACTIVE') return;
@@ -59,19 +64,19 @@ export async function ensureStream(kinesis: KinesisClient, name: string, shards:
 /** Deletes `name` (and its enhanced fan-out consumers) if it exists, and waits until it is gone (bounded, 30 s). */
 export async function deleteStreamIfExists(kinesis: KinesisClient, name: string, signal?: AbortSignal): Promise<void> {
   try {
-    await kinesis.send(new DeleteStreamCommand({ StreamName: name, EnforceConsumerDeletion: true }), { abortSignal: signal });
+    await control('DeleteStream', name, signal, (abortSignal) => kinesis.send(new DeleteStreamCommand({ StreamName: name, EnforceConsumerDeletion: true }), { abortSignal }));
   } catch (err) {
-    if (errorName(err) === 'ResourceNotFoundException') return;
+    if (awsErrorKind(err) === 'not-found') return;
     // ResourceInUseException: already being deleted (or still creating); the wait below settles it.
-    if (errorName(err) !== 'ResourceInUseException') throw err;
+    if (awsErrorKind(err) !== 'in-use') throw err;
   }
   const deadline = systemClock.now() + WAIT_MILLIS;
   for (;;) {
     signal?.throwIfAborted();
     try {
-      await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }), { abortSignal: signal });
+      await control('DescribeStreamSummary', name, signal, (abortSignal) => kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }), { abortSignal }));
     } catch (err) {
-      if (errorName(err) === 'ResourceNotFoundException') return;
+      if (awsErrorKind(err) === 'not-found') return;
       throw err;
     }
     if (systemClock.now() > deadline) throw new Error(`stream ${name} was not deleted within ${WAIT_MILLIS / 1000} s`);

@@ -3,8 +3,11 @@
  * expiry, throttling backoff and shard end (docs/retrieval.md, 'Polling', 'Iterators' and 'Throttling').
  */
 import { GetRecordsCommand, GetShardIteratorCommand, type GetRecordsCommandOutput, type GetShardIteratorCommandInput, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { awsErrorName, classifyAwsError, isThrottling } from '../aws/errors.js';
+import { AWS_DEADLINES, callAws, type AwsCallOutcome } from '../aws/call.js';
+import { awsErrorKind } from '../aws/errors.js';
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
+import type { KclEvents } from '../common/events.js';
+import { RETRY, retryDelayMillis } from '../common/retry.js';
 import { hashKeyRangeOf, type HashKeyRange } from '../common/hash-key-range.js';
 import { toError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -39,8 +42,6 @@ export interface PollingOptions {
   idleTimeBetweenReadsMillis: number;
   maxPendingBatches: number;
   maxPendingBytes?: number;
-  /** Ceiling of the backoff after throttling or errors. */
-  maxBackoffMillis?: number;
   /** The shard's hash range: KPL aggregates with a user record outside it are dropped (after resharding). */
   hashKeyRange?: HashKeyRange;
 }
@@ -67,12 +68,50 @@ export class PollingRecordsSource implements RecordsSource {
   /** The last Kinesis record received: where to resume after an expired iterator. */
   private lastReceived: string | undefined;
 
+  /** Since when reads of this shard have been failing (this clock), and whether that was reported. */
+  private failingSince: number | undefined;
+  private failureReported = false;
+
   constructor(
     private readonly kinesis: KinesisClient,
     private readonly options: PollingOptions,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly events?: KclEvents,
+    private readonly onCall?: (outcome: AwsCallOutcome) => void,
   ) {}
+
+  private call<T>(operation: string, deadlineMillis: number, signal: AbortSignal, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const what = `${operation} ${this.options.streamName}/${this.options.shardId}`;
+    return callAws({ service: 'kinesis', operation, what, deadlineMillis, signal, onOutcome: this.onCall }, send);
+  }
+
+  /**
+   * A read failed. Reported once per outage (a warning and `retrieval.failing`), except throttling, which is
+   * Kinesis pacing us and only reported when it persists.
+   */
+  private readFailed(error: Error, consecutive: number): void {
+    const now = this.clock.now();
+    this.failingSince ??= now;
+    if (this.failureReported || (awsErrorKind(error) === 'throttled' && consecutive < 5)) return;
+    this.failureReported = true;
+    const { shardId } = this.options;
+    const failingForMillis = now - this.failingSince;
+    this.logger.warn({ shardId, err: error.message, failingForMillis }, `reading shard ${shardId} is failing; retrying with backoff from where it was`);
+    this.events?.emit('retrieval.failing', { shardId, error, failingForMillis });
+  }
+
+  private readSucceeded(): void {
+    if (this.failingSince === undefined) return;
+    const failedForMillis = this.clock.now() - this.failingSince;
+    if (this.failureReported) {
+      const { shardId } = this.options;
+      this.logger.warn({ shardId, failedForMillis }, `reading shard ${shardId} works again`);
+      this.events?.emit('retrieval.recovered', { shardId, failedForMillis });
+    }
+    this.failingSince = undefined;
+    this.failureReported = false;
+  }
 
   async next(signal: AbortSignal): Promise<RecordsBatch> {
     this.loop ??= this.fetchLoop().catch((err: unknown) => {
@@ -154,13 +193,15 @@ export class PollingRecordsSource implements RecordsSource {
       await this.waitForSpace(signal);
       if (signal.aborted) break;
       const idle = this.options.idleTimeBetweenReadsMillis;
-      const wait = failures > 0 ? this.backoff(failures) : lastCallAt === undefined ? 0 : lastCallAt + idle - this.clock.now();
+      const wait = failures > 0 ? Math.max(retryDelayMillis(RETRY.records, failures), idle) : lastCallAt === undefined ? 0 : lastCallAt + idle - this.clock.now();
       if (wait > 0 && !(await sleepUnlessAborted(this.clock, wait, signal))) break;
       const callAt = this.clock.now();
       try {
         this.stats.getRecords++;
-        const out: GetRecordsCommandOutput = await this.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.options.maxRecords }), { abortSignal: signal });
+        const input = { ShardIterator: iterator, Limit: this.options.maxRecords };
+        const out: GetRecordsCommandOutput = await this.call('GetRecords', AWS_DEADLINES.getRecords, signal, (abortSignal) => this.kinesis.send(new GetRecordsCommand(input), { abortSignal }));
         failures = 0;
+        this.readSucceeded();
         lastCallAt = callAt;
         let records: KinesisClientRecord[] = [];
         let bytes = 0;
@@ -202,39 +243,32 @@ export class PollingRecordsSource implements RecordsSource {
         iterator = out.NextShardIterator;
       } catch (err) {
         if (signal.aborted) break;
-        const name = awsErrorName(err);
-        if (name === 'ResourceNotFoundException') {
+        const error = toError(err);
+        const kind = awsErrorKind(error);
+        if (kind === 'not-found') {
           // The shard (or stream) is gone: treat as the end, with no children to follow.
           this.logger.warn({ shardId }, 'shard not found; treating it as ended');
           this.endOfShard([]);
           return;
         }
-        failures++;
-        if (isThrottling(err)) {
-          // The iterator is still good: wait and retry it.
-          this.stats.throttled++;
-          if (failures % 5 === 0) this.logger.warn({ shardId, consecutive: failures }, 'GetRecords throttled repeatedly; backing off');
-        } else if (name === 'ExpiredIteratorException' || name === 'InvalidArgumentException' || failures >= 3) {
-          if (name === 'ExpiredIteratorException') this.stats.expiredIterators++;
-          else this.stats.errors++;
-          this.logger.info({ shardId, error: name, lastReceived: this.lastReceived }, 'getting a fresh shard iterator');
-          const fresh = await this.getIterator(signal);
-          if (fresh === undefined) return;
-          iterator = fresh;
-          if (name === 'ExpiredIteratorException') failures = 0;
+        if (kind === 'expired-iterator') {
+          // Normal after a long pause: not a failure, just a fresh iterator from the last record received.
+          this.stats.expiredIterators++;
+          this.logger.info({ shardId, lastReceived: this.lastReceived }, 'shard iterator expired; getting a fresh one');
         } else {
-          this.stats.errors++;
-          this.logger.warn({ shardId, err: classifyAwsError(err, 'GetRecords').message }, 'GetRecords failed; retrying');
+          failures++;
+          if (kind === 'throttled') this.stats.throttled++;
+          else this.stats.errors++;
+          this.readFailed(error, failures);
+          // The iterator is still good after throttling and most errors; after a few failures in a row (or a
+          // rejected iterator) a fresh one from the last record received costs one call and rules it out.
+          if (kind === 'throttled' || (kind !== 'invalid' && failures < 3)) continue;
         }
+        const fresh = await this.getIterator(signal);
+        if (fresh === undefined) return;
+        iterator = fresh;
       }
     }
-  }
-
-  private backoff(failures: number): number {
-    const base = Math.max(this.options.idleTimeBetweenReadsMillis, 200);
-    const ceiling = this.options.maxBackoffMillis ?? 10_000;
-    const exp = Math.min(ceiling, base * 2 ** Math.min(failures - 1, 10));
-    return exp / 2 + Math.random() * (exp / 2);
   }
 
   /** An iterator from the last record received, or from the start position; retried until the signal aborts. */
@@ -256,7 +290,8 @@ export class PollingRecordsSource implements RecordsSource {
     for (let failures = 0; !signal.aborted; ) {
       try {
         this.stats.getShardIterator++;
-        const out = await this.kinesis.send(new GetShardIteratorCommand(input), { abortSignal: signal });
+        const out = await this.call('GetShardIterator', AWS_DEADLINES.kinesisControl, signal, (abortSignal) => this.kinesis.send(new GetShardIteratorCommand(input), { abortSignal }));
+        this.readSucceeded();
         if (!out.ShardIterator) {
           this.endOfShard([]);
           return undefined;
@@ -264,15 +299,17 @@ export class PollingRecordsSource implements RecordsSource {
         return out.ShardIterator;
       } catch (err) {
         if (signal.aborted) break;
-        if (awsErrorName(err) === 'ResourceNotFoundException') {
+        const error = toError(err);
+        if (awsErrorKind(error) === 'not-found') {
           this.endOfShard([]);
           return undefined;
         }
         failures++;
-        if (isThrottling(err)) this.stats.throttled++;
+        if (awsErrorKind(error) === 'throttled') this.stats.throttled++;
         else this.stats.errors++;
-        this.logger.warn({ shardId, err: classifyAwsError(err, 'GetShardIterator').message }, 'GetShardIterator failed; retrying');
-        if (!(await sleepUnlessAborted(this.clock, this.backoff(failures), signal))) break;
+        this.readFailed(error, failures);
+        const delay = Math.max(retryDelayMillis(RETRY.records, failures), this.options.idleTimeBetweenReadsMillis);
+        if (!(await sleepUnlessAborted(this.clock, delay, signal))) break;
       }
     }
     return undefined;

@@ -3,7 +3,9 @@
  * roots, TRIM_HORIZON below a parent so nothing is skipped), and child leases at shard end (docs/shards.md).
  */
 import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
-import { awsErrorName, classifyAwsError, isThrottling } from '../aws/errors.js';
+import { AWS_DEADLINES, callAws } from '../aws/call.js';
+import { awsErrorKind } from '../aws/errors.js';
+import { retry, RETRY } from '../common/retry.js';
 import { InvalidStateException } from '../common/errors.js';
 import type { Clock } from '../common/clock.js';
 import { hashKeyRangeOf, type HashKeyRange } from '../common/hash-key-range.js';
@@ -31,30 +33,28 @@ export function toShardInfo(shard: Shard): ShardInfo {
   };
 }
 
-/** Every shard of the stream, following NextToken; throttling is retried with backoff. */
+/**
+ * Every shard of the stream, following NextToken. Each page is retried by the retry policy (throttling, a
+ * dropped connection); a missing stream is an error that says what to check.
+ */
 export async function listShards(kinesis: KinesisClient, streamName: string, clock: Clock, signal?: AbortSignal): Promise<ShardInfo[]> {
   const shards: ShardInfo[] = [];
   let nextToken: string | undefined;
-  let attempt = 0;
   do {
-    try {
-      const out = await kinesis.send(
-        new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: streamName }),
-        { abortSignal: signal },
+    const input = nextToken ? { NextToken: nextToken } : { StreamName: streamName };
+    const page = () =>
+      callAws({ service: 'kinesis', operation: 'ListShards', what: `ListShards ${streamName}`, deadlineMillis: AWS_DEADLINES.kinesisControl, signal }, (abortSignal) =>
+        kinesis.send(new ListShardsCommand(input), { abortSignal }),
       );
+    try {
+      const out = await retry(page, { policy: RETRY.shardList, clock, signal });
       shards.push(...(out.Shards ?? []).map(toShardInfo));
       nextToken = out.NextToken;
-      attempt = 0;
     } catch (err) {
-      if (isThrottling(err) && attempt < 50 && !signal?.aborted) {
-        attempt++;
-        await clock.sleep(Math.min(1500, 100 * 2 ** attempt), signal);
-        continue;
-      }
-      if (awsErrorName(err) === 'ResourceNotFoundException') {
+      if (awsErrorKind(err) === 'not-found') {
         throw new InvalidStateException(`stream "${streamName}" not found (check streamName, the region and the Kinesis endpoint)`, { cause: err });
       }
-      throw classifyAwsError(err, `ListShards ${streamName}`);
+      throw err;
     }
   } while (nextToken);
   return shards;

@@ -10,6 +10,7 @@ import { setMaxListeners } from 'node:events';
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
 import type { KclEvents } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
+import { retryDelayMillis, taskBackoffPolicy } from '../common/retry.js';
 import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import type { KclConfig } from '../config/config.js';
 import type { LeaseCoordinator } from '../leases/coordinator.js';
@@ -36,8 +37,6 @@ type RunPhase =
 /** supervising: runs start and restart; stopping: the worker shuts down, nothing new starts. */
 export type SupervisorState = 'supervising' | 'stopping';
 
-/** The restart backoff never grows beyond this. */
-const MAX_RESTART_BACKOFF_MILLIS = 30_000;
 
 export interface ConsumerSupervisorDeps {
   readonly leases: LeaseCoordinator;
@@ -154,7 +153,7 @@ export class ConsumerSupervisor {
         }
         if (reason === 'LEASE_LOST') return;
         if (consumer.processorFailed && !this.isStopping() && !leases.handoffRequested(leaseKey)) {
-          const wait = Math.min(this.config.taskBackoffTimeMillis * 2 ** failures, MAX_RESTART_BACKOFF_MILLIS);
+          const wait = retryDelayMillis(taskBackoffPolicy(this.config.taskBackoffTimeMillis), failures + 1);
           logger.warn({ shardId: leaseKey, attempt: failures + 1, waitMillis: wait }, 'starting a new record processor for the shard after backoff');
           await this.backOff(leaseKey, wait);
           continue;

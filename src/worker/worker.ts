@@ -6,14 +6,16 @@
 import { setMaxListeners } from 'node:events';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AwsCallOutcome } from '../aws/call.js';
 import { createDynamoDBClient, createKinesisClient } from '../aws/clients.js';
 import { sleepUnlessAborted, systemClock, type Clock } from '../common/clock.js';
-import { InvalidStateException, KclError, toError } from '../common/errors.js';
+import { InvalidStateException, toError } from '../common/errors.js';
+import { retry, RETRY } from '../common/retry.js';
 import { KclEvents, type KclEventStream } from '../common/events.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import type { KclConfig, KclConfigInput } from '../config/config.js';
 import { buildConfig } from '../config/load.js';
-import { LeaseCoordinator } from '../leases/coordinator.js';
+import { LeaseCoordinator, renewIntervalMillis } from '../leases/coordinator.js';
 import { checkNoActiveJava3Leader } from '../leases/java-coordination.js';
 import { LeaseTable } from '../leases/lease-table.js';
 import type { Lease } from '../leases/lease.js';
@@ -112,11 +114,20 @@ export class Worker {
       kinesisEndpoint: this.config.kinesisEndpoint,
       dynamoDBEndpoint: this.config.dynamoDBEndpoint,
       credentials: this.config.awsCredentialsProvider,
+      logger: this.logger,
     };
     this.kinesis = options.kinesis ?? this.own(createKinesisClient(clientOptions));
     this.dynamodb = options.dynamodb ?? this.own(createDynamoDBClient(clientOptions));
-    this.leaseTable = new LeaseTable(this.dynamodb, this.config.tableName, this.clock);
+    this.leaseTable = new LeaseTable(this.dynamodb, this.config.tableName, this.clock, {
+      // A lease write answered after its renewal period is worth nothing and holds up the lease's next write.
+      writeDeadlineMillis: renewIntervalMillis(this.config),
+      signal: this.controller.signal,
+      onCall: this.onAwsCall,
+    });
     this.leases = new LeaseCoordinator(this.leaseTable, this.config, this.clock, this.emitter, this.logger);
+    this.emitter.on('aws.call', ({ service, outcome }) => {
+      if (service === 'dynamodb' && outcome === 'ok') this.leases.health.callSucceeded();
+    });
     const report = (err: unknown, where: string, shardId?: string) => this.reportError(err, where, shardId);
     this.supervisor = new ConsumerSupervisor(this.config, {
       leases: this.leases,
@@ -146,6 +157,9 @@ export class Worker {
       }
     }
   }
+
+  /** Every AWS call's outcome goes onto the event stream. */
+  private readonly onAwsCall = (outcome: AwsCallOutcome): void => this.emitter.emit('aws.call', outcome);
 
   private own<T extends { destroy(): void }>(client: T): T {
     this.ownedClients.push(client);
@@ -218,18 +232,14 @@ export class Worker {
     this.emitter.emit('worker.started', { workerId: this.workerId });
   }
 
-  /** Retries retriable failures during start-up (up to 20 times, 1 s apart, as the Java scheduler does). */
-  private async retryInitial<T>(fn: () => Promise<T>, what: string): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        const e = toError(err);
-        if (!(e instanceof KclError && e.retriable) || attempt >= 20 || this.controller.signal.aborted) throw e;
-        this.logger.warn({ attempt, err: e.message }, `${what} failed; retrying`);
-        await this.clock.sleep(1000, this.controller.signal);
-      }
-    }
+  /** Retries retriable failures during start-up (20 attempts, as the Java scheduler makes). */
+  private retryInitial<T>(fn: () => Promise<T>, what: string): Promise<T> {
+    return retry(fn, {
+      policy: RETRY.startup,
+      clock: this.clock,
+      signal: this.controller.signal,
+      onRetry: ({ error, attempt, delayMillis }) => this.logger.warn({ attempt, err: error.message, delayMillis }, `${what} failed; retrying`),
+    });
   }
 
   private createConsumer(leaseKey: string, lease: Lease, concurrencyToken: string): ShardConsumer {
@@ -253,6 +263,8 @@ export class Worker {
           },
           this.clock,
           logger,
+          this.emitter,
+          this.onAwsCall,
         ),
       leases: {
         isHeld: (key, token) => this.leases.isHeld(key, token),
@@ -289,6 +301,16 @@ export class Worker {
   }
 
   private async doShutdown(): Promise<void> {
+    const timeout = this.options.shutdownTimeoutMillis ?? 30_000;
+    const deadlineAt = this.clock.now() + timeout;
+    // Whatever the network does, the shutdown ends by its deadline: every call still in flight is then aborted
+    // and every loop stopped; leases that could not be released expire for the other workers.
+    const deadline = new AbortController();
+    void sleepUnlessAborted(this.clock, timeout, deadline.signal).then((reached) => {
+      if (!reached) return;
+      this.logger.warn({ timeoutMillis: timeout }, 'shutdown reached its deadline: stopping every call still in flight');
+      this.controller.abort();
+    });
     const wasStarting = this.stateValue === 'starting';
     if (this.stateValue !== 'stopped') this.stateValue = 'stopping';
     this.unlistenSignal();
@@ -304,15 +326,24 @@ export class Worker {
     // at once: the shards pause for a fraction of a second instead of up to two scan gaps.
     const peerScan = this.supervisor.consuming > 0 ? this.leases.nextPeerScanIn() : undefined;
     if (peerScan !== undefined && peerScan > RELEASE_LEAD_MILLIS) {
-      await sleepUnlessAborted(this.clock, peerScan - RELEASE_LEAD_MILLIS, this.controller.signal);
+      await sleepUnlessAborted(this.clock, Math.min(peerScan - RELEASE_LEAD_MILLIS, timeout / 4), this.controller.signal);
     }
     this.supervisor.requestShutdownAll();
-    const timeout = this.options.shutdownTimeoutMillis ?? 30_000;
-    if (!(await this.supervisor.drain(timeout))) this.logger.warn({ timeoutMillis: timeout }, 'processors did not finish shutting down in time; their leases will expire');
+    // The processors get what is left, less a renewal period for the releases that follow.
+    const drainMillis = Math.max(0, deadlineAt - this.clock.now() - renewIntervalMillis(this.config));
+    if (!(await this.supervisor.drain(drainMillis))) this.logger.warn({ timeoutMillis: timeout }, 'processors did not finish shutting down in time; their leases will expire');
     // Leases whose consumer never started (acquired during shutdown) are released too.
     await this.supervisor.releaseIdle();
     this.controller.abort();
+    deadline.abort();
     await Promise.all(this.loops);
+    const unreleased = this.leases.heldLeases().map((h) => h.lease.leaseKey);
+    if (unreleased.length > 0) {
+      this.logger.warn(
+        { leaseKeys: unreleased },
+        `could not release ${unreleased.join(', ')} before stopping; other workers take ${unreleased.length === 1 ? 'it' : 'them'} once ${unreleased.length === 1 ? 'it expires' : 'they expire'} (failoverTimeMillis)`,
+      );
+    }
     this.destroyOwnedClients();
     this.stateValue = 'stopped';
     this.emitter.emit('worker.stopped', { workerId: this.workerId });

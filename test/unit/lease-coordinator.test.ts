@@ -6,6 +6,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/common/clock.js';
+import { RETRY } from '../../src/common/retry.js';
 import { InvalidStateException, KinesisClientLibDependencyException, ShutdownException } from '../../src/common/errors.js';
 import { KclEvents, type KclEventMap, type KclEventName } from '../../src/common/events.js';
 import { silentLogger } from '../../src/common/logger.js';
@@ -36,7 +37,7 @@ function worker(table: MemoryLeaseTable, clock: VirtualClock, workerId: string, 
     throw err;
   });
   const seen: Recorded[] = [];
-  const names: KclEventName[] = ['lease.acquired', 'lease.lost', 'lease.released', 'lease.handoffInitiated', 'lease.handoffRequested', 'worker.error'];
+  const names: KclEventName[] = ['lease.acquired', 'lease.lost', 'lease.released', 'lease.handoffInitiated', 'lease.handoffRequested', 'lease.renewalsFailing', 'worker.error'];
   for (const name of names) events.on(name, (e) => seen.push({ name, ...e } as Recorded));
   const coordinator = new LeaseCoordinator(
     table,
@@ -100,10 +101,14 @@ describe('LeaseCoordinator: renewal', () => {
     const token = a.coordinator.getHeld('s0')!.concurrencyToken;
     table.fail('renewLease', () => new KinesisClientLibDependencyException('DynamoDB unreachable'));
     await clock.advance(5_000);
-    await a.coordinator.renewAll();
+    const round = a.coordinator.renewAll();
+    // The retry policy's wait before the second attempt.
+    await clock.advance(RETRY.leaseWrite.maxDelayMillis);
+    await round;
     assert.equal(table.count('renewLease'), 2, 'a retriable failure is retried once');
     assert.equal(a.coordinator.isHeld('s0', token), true, 'kept for now');
-    await clock.advance(FAILOVER - 5_000);
+    assert.deepEqual(a.of('lease.renewalsFailing').map((e) => [e.leaseKeys, e.error.message]), [[['s0'], 'DynamoDB unreachable']], 'said once');
+    await clock.advance(FAILOVER - 5_000 - RETRY.leaseWrite.maxDelayMillis);
     assert.equal(a.coordinator.isHeld('s0', token), true, 'exactly the failover time: still held');
     await clock.advance(1);
     assert.equal(a.coordinator.isHeld('s0', token), false);
@@ -145,7 +150,9 @@ describe('LeaseCoordinator: renewal', () => {
       return out;
     };
     await clock.advance(a.coordinator.renewIntervalMillis);
-    await a.coordinator.renewAll();
+    const round = a.coordinator.renewAll();
+    await clock.advance(RETRY.leaseWrite.maxDelayMillis);
+    await round;
     assert.deepEqual(a.of('lease.lost'), []);
     assert.equal(a.coordinator.getHeld('s0')?.lease.leaseCounter, 2);
     assert.equal(a.coordinator.getHeld('s0')?.lastRenewedAt, a.coordinator.renewIntervalMillis);
