@@ -43,6 +43,8 @@ export interface ChaosOptions {
   aggregate?: number;
   /** Network partitions per minute on average, next to the process faults; 0 or absent: none, and no proxies. */
   partitionsPerMinute?: number;
+  /** Which partitions to draw from (default: every kind). */
+  partitionKinds?: readonly NetFaultKind[];
   /** Every worker's shutdown timeout, which a SIGTERMed worker must exit within. Default 10 s. */
   shutdownGraceMillis?: number;
   /** Use running emulators (the test suite's); otherwise a local stack is started and stopped. */
@@ -224,7 +226,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     print(`${at()}  heal ${partitionLabel(p)}${p.fault === 'half-open' ? ' (connections open during the blackhole stay silent)' : ''}`);
   };
   const partition = (candidates: WorkerProcess[]): void => {
-    const fault = NET_FAULT_KINDS[Math.floor(netRandom() * NET_FAULT_KINDS.length)]!;
+    const kinds = opts.partitionKinds?.length ? opts.partitionKinds : NET_FAULT_KINDS;
+    const fault = kinds[Math.floor(netRandom() * kinds.length)]!;
     const roll = netRandom();
     const services: Service[] = roll < 0.4 ? ['dynamodb'] : roll < 0.7 ? ['kinesis'] : ['dynamodb', 'kinesis'];
     // Mostly one worker; sometimes several at once, up to half the fleet.

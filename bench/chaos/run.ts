@@ -5,11 +5,13 @@
  *
  *   npm run chaos -- [--workers 4] [--shards 8] [--duration 180] [--kill-rate 8] [--seed N]
  *                    [--failover 10000] [--aggregate N] [--no-reshard]
- *                    [--partition-rate N] [--no-network] [--shutdown-grace 10000]
+ *                    [--partition-rate N] [--partitions blackhole,half-open,reset,latency,refuse] [--no-network]
+ *                    [--shutdown-grace 10000]
  */
 import os from 'node:os';
 import { Command, Option } from 'commander';
 import { runChaos } from './harness.js';
+import { NET_FAULT_KINDS, type NetFaultKind } from './log.js';
 
 const int = (name: string, min: number) => (value: string) => {
   const n = Number(value);
@@ -35,6 +37,14 @@ const program = new Command('chaos')
       int('partition-rate', 1),
     ),
   )
+  .addOption(
+    new Option('--partitions <kinds>', `the partitions to draw from, comma-separated (default: all of ${NET_FAULT_KINDS.join(',')})`).argParser((value) => {
+      const kinds = value.split(',').map((k) => k.trim());
+      const unknown = kinds.filter((k) => !(NET_FAULT_KINDS as readonly string[]).includes(k));
+      if (unknown.length > 0) throw new Error(`--partitions: unknown kind ${unknown.join(', ')} (known: ${NET_FAULT_KINDS.join(', ')})`);
+      return kinds as NetFaultKind[];
+    }),
+  )
   .option('--no-network', 'no network partitions (workers reach the emulators directly, without fault proxies)')
   .addOption(new Option('--shutdown-grace <ms>', 'every worker\'s shutdown timeout; a SIGTERMed worker must exit within it').default(10_000).argParser(int('shutdown-grace', 1000)))
   .option('--no-reshard', 'no split and merge during the faults')
@@ -54,6 +64,7 @@ const o = program.opts<{
   calm: number;
   aggregate: number;
   partitionRate?: number;
+  partitions?: NetFaultKind[];
   network: boolean;
   shutdownGrace: number;
   reshard: boolean;
@@ -67,7 +78,7 @@ console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${
 console.log(
   `chaos run: seed ${o.seed}, ${o.workers} workers, ${o.shards} shards, ${o.duration} s of faults at ~${faultsPerMinute}/min, failover ${o.failover} ms, ` +
     `checkpoint every ${o.checkpointInterval} ms, ${o.rate} records/s${o.aggregate > 1 ? ` in KPL aggregates of ${o.aggregate}` : ''}, resharding ${o.reshard ? 'on' : 'off'}, ` +
-    `network partitions ${partitionsPerMinute > 0 ? `~${partitionsPerMinute}/min` : 'off'}, shutdown grace ${o.shutdownGrace} ms`,
+    `network partitions ${partitionsPerMinute > 0 ? `~${partitionsPerMinute}/min (${(o.partitions ?? NET_FAULT_KINDS).join(', ')})` : 'off'}, shutdown grace ${o.shutdownGrace} ms`,
 );
 const result = await runChaos({
   workers: o.workers,
@@ -82,6 +93,7 @@ const result = await runChaos({
   reshard: o.reshard,
   aggregate: o.aggregate,
   partitionsPerMinute,
+  partitionKinds: o.partitions,
   shutdownGraceMillis: o.shutdownGrace,
   dir: o.dir,
   print: (line) => console.log(line),
