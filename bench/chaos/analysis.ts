@@ -116,15 +116,16 @@ export interface NetKindFigures {
 /**
  * What a partitioned worker did after its heal, within recoveryBoundMillis (stretched by any SIGSTOP in it):
  * processed records; took a lease (but delivered nothing yet); had no share (held nothing while no other worker
- * held more than one shard, so there was nothing to take); was stopped (SIGKILL, SIGTERM, exit) or partitioned
- * again first; `pending` when the run ended before the bound; else stuck.
+ * held more than one shard, so there was nothing to take); was stopped by the harness (SIGKILL, SIGTERM) or
+ * partitioned again first; `pending` when the run ended before the bound. Failures: `exited` (the process ended
+ * on its own, e.g. a start that gave up) and `stuck`.
  */
 export interface Recovery {
   w: string;
   id: number;
   fault: NetFaultKind;
   heal: number;
-  status: 'processed' | 'leased' | 'noShare' | 'stopped' | 'partitionedAgain' | 'pending' | 'stuck';
+  status: 'processed' | 'leased' | 'noShare' | 'stopped' | 'partitionedAgain' | 'pending' | 'exited' | 'stuck';
   /** From the heal to the evidence (processed, leased). */
   millis?: number;
 }
@@ -423,13 +424,12 @@ export function judgeRecoveries(lines: readonly ChaosLine[], faults: readonly Fa
     const first = (match: (l: ChaosLine) => boolean) => earliest(lines.filter((l) => l.w === p.w && l.t > heal && match(l)).map((l) => l.t));
     const processed = first((l) => l.e === 'recs');
     const leased = first((l) => l.e === 'init' || (l.e === 'lease' && l.kind === 'acquired'));
-    const stopped = earliest([
-      ...faults.filter((f) => f.w === p.w && (f.kind === 'kill' || f.kind === 'term') && f.t >= p.from).map((f) => f.t),
-      ...exits.filter((e) => e.w === p.w && e.t >= p.from).map((e) => e.t),
-    ]);
+    const stopped = earliest(faults.filter((f) => f.w === p.w && (f.kind === 'kill' || f.kind === 'term') && f.t >= p.from).map((f) => f.t));
+    const exited = earliest(exits.filter((e) => e.w === p.w && e.t >= p.from).map((e) => e.t));
     const again = earliest(faults.filter((f) => f.kind === 'partition' && f.w === p.w && f.net?.id !== p.id && f.t > heal).map((f) => f.t));
     const evidence = Math.min(processed, leased);
-    if (stopped <= Math.min(evidence, end)) out.push({ ...base, status: 'stopped' });
+    if (exited < stopped && exited <= Math.min(evidence, end)) out.push({ ...base, status: 'exited' });
+    else if (stopped <= Math.min(evidence, end)) out.push({ ...base, status: 'stopped' });
     else if (processed <= end) out.push({ ...base, status: 'processed', millis: processed - heal });
     else if (leased <= end) out.push({ ...base, status: 'leased', millis: leased - heal });
     else if (again <= end) out.push({ ...base, status: 'partitionedAgain' });
@@ -576,6 +576,11 @@ export function formatChaosReport(r: ChaosReport, failoverMillis: number, runFro
   const bound = recoveryBoundMillis(failoverMillis);
   const stuck = r.network.recoveries.filter((x) => x.status === 'stuck');
   const relative = (t: number) => secs(t - runFrom);
+  const exited = r.network.recoveries.filter((x) => x.status === 'exited');
+  if (exited.length > 0) {
+    const sample = exited.slice(0, 5).map((x) => `${x.w} after the ${x.fault} at ${relative(x.heal)}`);
+    problems.push(`${exited.length} partitioned workers exited on their own instead of recovering (${sample.join('; ')})`);
+  }
   if (stuck.length > 0) {
     const sample = stuck.slice(0, 5).map((x) => `${x.w} after the ${x.fault} healed at ${relative(x.heal)}`);
     problems.push(`${stuck.length} partitioned workers stuck: no processing and no lease within ${secs(bound)} of the heal (${sample.join('; ')})`);
@@ -604,7 +609,7 @@ export function formatChaosReport(r: ChaosReport, failoverMillis: number, runFro
     const n = (status: Recovery['status']) => r.network.recoveries.filter((x) => x.status === status).length;
     const processed = stats(r.network.recoveries.filter((x) => x.status === 'processed').map((x) => x.millis!));
     lines.push(
-      `after a heal (${r.network.recoveries.length} partitioned workers): processed again ${n('processed')} (${statLine(processed, 'heals')}), took a lease ${n('leased')}, no share ${n('noShare')}, stopped or killed meanwhile ${n('stopped')}, partitioned again ${n('partitionedAgain')}, not judged (run ended) ${n('pending')}; stuck ${stuck.length} (bound ${secs(bound)})`,
+      `after a heal (${r.network.recoveries.length} partitioned workers): processed again ${n('processed')} (${statLine(processed, 'heals')}), took a lease ${n('leased')}, no share ${n('noShare')}, stopped or killed meanwhile ${n('stopped')}, partitioned again ${n('partitionedAgain')}, not judged (run ended) ${n('pending')}; exited on their own ${exited.length}, stuck ${stuck.length} (bound ${secs(bound)})`,
     );
   }
   if (r.shutdowns.exit.count > 0 || r.shutdowns.overGrace > 0) {
@@ -617,7 +622,7 @@ export function formatChaosReport(r: ChaosReport, failoverMillis: number, runFro
   }
   lines.push(`lease table, whole run: ${c.run.perShardMinute.toFixed(1)} calls per shard-minute, ${c.run.perShardMinuteWithoutCheckpoints.toFixed(1)} without checkpoints — ${kinds(c.run.byKind)}`);
   const extra = [
-    ...(r.network.recoveries.length > 0 ? ['every partitioned worker back'] : []),
+    ...(r.network.recoveries.length > 0 ? ['every partitioned worker back or stopped'] : []),
     ...(r.shutdowns.exit.count > 0 ? ['every SIGTERM within its grace'] : []),
   ];
   lines.push(

@@ -453,6 +453,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     await stack?.stop();
   }
 
+  // What the analysis reads besides the worker logs, so that a run can be looked into (and re-judged) afterwards.
+  fs.writeFileSync(path.join(dir, 'harness.json'), JSON.stringify({ t0, faults, exits, finalStop, shutdownGraceMillis: grace, failoverMillis: opts.failoverTimeMillis, produced }));
   const all = procs.flatMap((p) => readLines(p.logFile));
   const report = analyzeChaos({
     produced,

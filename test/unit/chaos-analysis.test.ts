@@ -174,7 +174,7 @@ describe('chaos analysis', () => {
     );
   });
 
-  test('after a heal: taking a lease counts, having no share counts, being stopped counts; a SIGSTOP stretches the bound', () => {
+  test('after a heal: taking a lease counts, having no share counts, being stopped counts, exiting does not; a SIGSTOP stretches the bound', () => {
     const faults = cut('a', 1, 1000, 5000);
     const run = { from: 0, to: 100_000, shards: 2 };
     const leased = analyzeChaos({ ...input([init('a', 'a#1', 's0', 0), { e: 'lease', w: 'a', kind: 'acquired', shard: 's1', t: 9000 }], faults, 0), run });
@@ -191,7 +191,11 @@ describe('chaos analysis', () => {
     assert.ok(!formatChaosReport(analyzeChaos({ ...input(unfair, faults, 0), run }), 10_000).passed);
     // SIGTERMed before showing anything: its exit is judged instead.
     const termed = [...faults, { kind: 'term', w: 'a', t: 20_000 } as Fault];
-    assert.equal(analyzeChaos({ ...input(unfair, termed, 0), run }).network.recoveries[0]!.status, 'stopped');
+    assert.equal(analyzeChaos({ ...input(unfair, termed, 0), exits: [{ w: 'a', t: 21_000 }], run }).network.recoveries[0]!.status, 'stopped');
+    // Exiting with no signal from the harness (a start that gave up on the network) is a failure.
+    const gaveUp = analyzeChaos({ ...input(unfair, faults, 0), exits: [{ w: 'a', t: 3000 }], run });
+    assert.equal(gaveUp.network.recoveries[0]!.status, 'exited');
+    assert.match(formatChaosReport(gaveUp, 10_000).lines.at(-1)!, /1 partitioned workers exited on their own/);
     // A 30 s SIGSTOP right after the heal: a first record 50 s after the heal is still in time.
     const paused = [...faults, { kind: 'stop', w: 'a', t: 6000 } as Fault, { kind: 'cont', w: 'a', t: 36_000 } as Fault];
     const late = [init('a', 'a#1', 's0', 0), recs('a', 'a#1', 's0', 55_000, [0])];
