@@ -1,10 +1,12 @@
 /**
- * Judges a chaos run from its evidence alone (worker log lines + injected faults): what was lost, what was
- * delivered twice and why, whether order held, whether two workers ever processed one shard at once, how fast
- * shards moved after crashes, pauses and graceful stops, how fast a scale-out balanced, and what the lease
- * table cost. Pure: no I/O, so it is unit-tested with hand-made logs (test/unit/chaos-analysis.test.ts).
+ * Judges a chaos run from its evidence alone (worker log lines + injected faults + process exits): what was
+ * lost, what was delivered twice and why, whether order held, whether two workers ever processed one shard at
+ * once, how fast shards moved after crashes, pauses and graceful stops, how long network partitions stalled
+ * shards and whether every partitioned worker came back, whether SIGTERMed workers exited in time, how fast a
+ * scale-out balanced, and what the lease table cost. Pure: no I/O, so it is unit-tested with hand-made logs
+ * (test/unit/chaos-analysis.test.ts).
  */
-import type { ChaosLine, DeliveredRecord, Fault } from './log.js';
+import { NET_FAULT_KINDS, shardOwners, type ChaosLine, type DeliveredRecord, type Fault, type NetFaultKind } from './log.js';
 
 export interface ChaosInput {
   /** Records 0 … produced−1 were acknowledged by PutRecords. */
@@ -18,7 +20,30 @@ export interface ChaosInput {
   calm?: { from: number; to: number; shards: number; workers: number };
   /** Whole run, for the average cost. */
   run: { from: number; to: number; shards: number };
+  /** When each worker process exited; without it SIGTERMs are not judged. */
+  exits?: readonly { w: string; t: number }[];
+  /** When the harness sent SIGTERM to every worker still running, at the end. */
+  finalStop?: number;
+  /** The workers' shutdown timeout: a SIGTERMed worker must have exited within it. */
+  shutdownGraceMillis?: number;
 }
+
+/** How long after its heal a partitioned worker has to show it works again ('Recovery' in analyzeChaos). */
+export function recoveryBoundMillis(failoverMillis: number): number {
+  return 3 * failoverMillis + 5000;
+}
+
+/** A process exits a little after its shutdown completes (final log writes, the event loop winding down). */
+export const EXIT_SLACK_MILLIS = 1000;
+
+/** The `detail` of the SIGKILL the harness sends a worker still running after its grace (not a fault of the schedule). */
+export const KILLED_AFTER_GRACE = 'still running after its shutdown grace';
+
+const earliest = (times: Iterable<number>): number => {
+  let min = Infinity;
+  for (const t of times) if (t < min) min = t;
+  return min;
+};
 
 export interface Stats {
   count: number;
@@ -54,7 +79,8 @@ export interface ChaosReport {
   sessionOrderViolations: number;
   keyOrderViolations: number;
   keyOrderSample: string[];
-  overlaps: { count: number; afterPause: number; maxMillis: number; sample: string[] };
+  /** duringPartition: one of the two was partitioned then (not an excuse: its own clock stops it; informational). */
+  overlaps: { count: number; afterPause: number; duringPartition: number; maxMillis: number; sample: string[] };
   /** A new owner initialized before the old owner's shutdownRequested (graceful hand-off) had finished. */
   startedBeforeHandoff: number;
   /** graceful: from SIGTERM (includes the worker finishing its turn); gracefulGap: from the old processor's end. */
@@ -62,6 +88,54 @@ export interface ChaosReport {
   balanceMillis?: number;
   calls: { calm?: CallFigures; run: CallFigures };
   faultCounts: Record<string, number>;
+  network: NetworkFigures;
+  shutdowns: ShutdownFigures;
+}
+
+export interface NetworkFigures {
+  /** Partitions (a partition of several workers counts once). */
+  partitions: number;
+  byKind: Partial<Record<NetFaultKind, NetKindFigures>>;
+  /** One entry per partitioned worker and heal. */
+  recoveries: Recovery[];
+}
+
+export interface NetKindFigures {
+  partitions: number;
+  /** How many hit DynamoDB, Kinesis or both ("dynamodb+kinesis"). */
+  services: Record<string, number>;
+  /**
+   * Per shard the partitioned worker was processing at the fault: the longest stretch without a delivery (by
+   * anyone) from the fault until the shard's first delivery after the heal.
+   */
+  shardPause: Stats;
+  /** Heal → the partitioned worker's first delivery. */
+  recovery: Stats;
+}
+
+/**
+ * What a partitioned worker did after its heal, within recoveryBoundMillis (stretched by any SIGSTOP in it):
+ * processed records; took a lease (but delivered nothing yet); had no share (held nothing while no other worker
+ * held more than one shard, so there was nothing to take); was stopped by the harness (SIGKILL, SIGTERM) or
+ * partitioned again first; `pending` when the run ended before the bound. Failures: `exited` (the process ended
+ * on its own, e.g. a start that gave up) and `stuck`.
+ */
+export interface Recovery {
+  w: string;
+  id: number;
+  fault: NetFaultKind;
+  heal: number;
+  status: 'processed' | 'leased' | 'noShare' | 'stopped' | 'partitionedAgain' | 'pending' | 'exited' | 'stuck';
+  /** From the heal to the evidence (processed, leased). */
+  millis?: number;
+}
+
+export interface ShutdownFigures {
+  graceMillis?: number;
+  /** SIGTERM → exit, for every SIGTERMed worker that was not SIGKILLed by a fault before its grace ran out. */
+  exit: Stats;
+  overGrace: number;
+  sample: string[];
 }
 
 export interface CallFigures {
@@ -137,6 +211,8 @@ export function analyzeChaos(input: ChaosInput): ChaosReport {
     }
   }
   const pausedBetween = (w: string, from: number, to: number) => (pauses.get(w) ?? []).some((p) => p.from <= to && p.to >= from);
+  const partitions = partitionIntervals(faults);
+  const partitionedBetween = (w: string, from: number, to: number) => partitions.some((p) => p.w === w && p.from <= to && p.to >= from);
 
   // Loss and duplicates.
   const lostList: number[] = [];
@@ -159,7 +235,8 @@ export function analyzeChaos(input: ChaosInput): ChaosReport {
       let ok = false;
       if (before && prev.s !== cur.s) {
         const covered = before.checkpoints.some((c) => cmp(c, prev) >= 0);
-        const interrupted = !before.end || before.end.reason === 'leaseLost' || killedAt.has(before.w) || pausedBetween(before.w, prev.t, cur.t);
+        const interrupted =
+          !before.end || before.end.reason === 'leaseLost' || killedAt.has(before.w) || pausedBetween(before.w, prev.t, cur.t) || partitionedBetween(before.w, prev.t, cur.t);
         ok = !covered && interrupted;
         if (ok) redone.set(`${prev.s}>${cur.s}`, (redone.get(`${prev.s}>${cur.s}`) ?? 0) + 1);
       }
@@ -193,7 +270,7 @@ export function analyzeChaos(input: ChaosInput): ChaosReport {
   const byShard = new Map<string, Session[]>();
   for (const s of sessions.values()) byShard.set(s.shard, [...(byShard.get(s.shard) ?? []), s]);
   for (const list of byShard.values()) list.sort((a, b) => a.init - b.init);
-  const overlaps = { count: 0, afterPause: 0, maxMillis: 0, sample: [] as string[] };
+  const overlaps = { count: 0, afterPause: 0, duringPartition: 0, maxMillis: 0, sample: [] as string[] };
   let startedBeforeHandoff = 0;
   for (const list of byShard.values()) {
     for (let i = 0; i < list.length; i++) {
@@ -208,7 +285,10 @@ export function analyzeChaos(input: ChaosInput): ChaosReport {
         if (to <= from) continue;
         overlaps.count++;
         overlaps.maxMillis = Math.max(overlaps.maxMillis, to - from);
+        // Only a SIGSTOP excuses an overlap: a stopped process cannot look at its clock between the check and the
+        // delivery. A partitioned worker runs, and stops delivering once its own clock says the lease may have expired.
         if (pausedBetween(a.w, from - input.failoverMillis, to)) overlaps.afterPause++;
+        else if (partitionedBetween(a.w, from - input.failoverMillis, to) || partitionedBetween(b.w, from - input.failoverMillis, to)) overlaps.duringPartition++;
         if (overlaps.sample.length < 5) overlaps.sample.push(`${a.shard}: ${a.id} and ${b.id} for ${(to - from).toFixed(0)} ms`);
       }
     }
@@ -267,7 +347,14 @@ export function analyzeChaos(input: ChaosInput): ChaosReport {
 
   const calls = { calm: input.calm && callFigures(lines, input.calm, input.failoverMillis), run: callFigures(lines, { ...input.run, workers: 0 }, input.failoverMillis) };
   const faultCounts: Record<string, number> = {};
-  for (const f of faults) faultCounts[f.kind] = (faultCounts[f.kind] ?? 0) + 1;
+  const countedNet = new Set<string>();
+  for (const f of faults) {
+    if (f.net) {
+      if (countedNet.has(`${f.kind}#${f.net.id}`)) continue;
+      countedNet.add(`${f.kind}#${f.net.id}`);
+    }
+    faultCounts[f.kind] = (faultCounts[f.kind] ?? 0) + 1;
+  }
 
   return {
     produced: input.produced,
@@ -291,7 +378,142 @@ export function analyzeChaos(input: ChaosInput): ChaosReport {
     balanceMillis,
     calls,
     faultCounts,
+    network: networkFigures(input, byShard),
+    shutdowns: shutdownFigures(input),
   };
+}
+
+interface PartitionInterval {
+  w: string;
+  id: number;
+  fault: NetFaultKind;
+  services: string;
+  from: number;
+  /** The heal; Infinity when none was logged. */
+  to: number;
+}
+
+function partitionIntervals(faults: readonly Fault[]): PartitionInterval[] {
+  const out: PartitionInterval[] = [];
+  for (const f of faults) {
+    if (f.kind !== 'partition' || !f.w || !f.net) continue;
+    const heal = faults.find((h) => h.kind === 'heal' && h.w === f.w && h.net?.id === f.net!.id);
+    out.push({ w: f.w, id: f.net.id, fault: f.net.fault, services: f.net.services.join('+'), from: f.t, to: heal?.t ?? Infinity });
+  }
+  return out;
+}
+
+/**
+ * Recovery: what each partitioned worker did after its heal (see Recovery). Also used by the harness, with the
+ * lines so far and `now` as the run's end, to wait until every heal is judged before stopping the workers.
+ */
+export function judgeRecoveries(lines: readonly ChaosLine[], faults: readonly Fault[], failoverMillis: number, now: number, exits: readonly { w: string; t: number }[] = []): Recovery[] {
+  const bound = recoveryBoundMillis(failoverMillis);
+  const out: Recovery[] = [];
+  for (const p of partitionIntervals(faults)) {
+    if (p.to === Infinity) continue;
+    const heal = p.to;
+    const base = { w: p.w, id: p.id, fault: p.fault, heal };
+    // A SIGSTOP after the heal delays everything by its length.
+    let end = heal + bound;
+    for (const f of faults) {
+      if (f.kind !== 'stop' || f.w !== p.w || f.t < heal || f.t > end) continue;
+      const cont = faults.find((c) => c.kind === 'cont' && c.w === p.w && c.t >= f.t);
+      end += (cont?.t ?? now) - f.t;
+    }
+    const first = (match: (l: ChaosLine) => boolean) => earliest(lines.filter((l) => l.w === p.w && l.t > heal && match(l)).map((l) => l.t));
+    const processed = first((l) => l.e === 'recs');
+    const leased = first((l) => l.e === 'init' || (l.e === 'lease' && l.kind === 'acquired'));
+    const stopped = earliest(faults.filter((f) => f.w === p.w && (f.kind === 'kill' || f.kind === 'term') && f.t >= p.from).map((f) => f.t));
+    const exited = earliest(exits.filter((e) => e.w === p.w && e.t >= p.from).map((e) => e.t));
+    const again = earliest(faults.filter((f) => f.kind === 'partition' && f.w === p.w && f.net?.id !== p.id && f.t > heal).map((f) => f.t));
+    const evidence = Math.min(processed, leased);
+    if (exited < stopped && exited <= Math.min(evidence, end)) out.push({ ...base, status: 'exited' });
+    else if (stopped <= Math.min(evidence, end)) out.push({ ...base, status: 'stopped' });
+    else if (processed <= end) out.push({ ...base, status: 'processed', millis: processed - heal });
+    else if (leased <= end) out.push({ ...base, status: 'leased', millis: leased - heal });
+    else if (again <= end) out.push({ ...base, status: 'partitionedAgain' });
+    else if (now < end) out.push({ ...base, status: 'pending' });
+    else {
+      const owners = shardOwners(
+        lines.filter((l) => l.t <= end),
+        faults.filter((f) => f.t <= end),
+      );
+      const counts = new Map<string, number>();
+      for (const w of owners.values()) counts.set(w, (counts.get(w) ?? 0) + 1);
+      const noShare = !counts.has(p.w) && Math.max(0, ...counts.values()) <= 1;
+      out.push({ ...base, status: noShare ? 'noShare' : 'stuck' });
+    }
+  }
+  return out;
+}
+
+function networkFigures(input: ChaosInput, byShard: Map<string, Session[]>): NetworkFigures {
+  const intervals = partitionIntervals(input.faults);
+  const recoveries = judgeRecoveries(input.lines, input.faults, input.failoverMillis, input.run.to, input.exits);
+  const byKind: NetworkFigures['byKind'] = {};
+  for (const kind of NET_FAULT_KINDS) {
+    const of = intervals.filter((p) => p.fault === kind);
+    if (of.length === 0) continue;
+    const ids = new Map<number, string>();
+    for (const p of of) ids.set(p.id, p.services);
+    const services: Record<string, number> = {};
+    for (const sv of ids.values()) services[sv] = (services[sv] ?? 0) + 1;
+    const pauses: number[] = [];
+    for (const p of of) {
+      const shards = new Set<string>();
+      for (const list of byShard.values()) {
+        for (const s of list) if (s.w === p.w && s.init <= p.from && (!s.end || s.end.t >= p.from)) shards.add(s.shard);
+      }
+      for (const shard of shards) {
+        const times = (byShard.get(shard) ?? [])
+          .flatMap((s) => s.deliveries.map((d) => d.t))
+          .filter((t) => t > p.from)
+          .sort((a, b) => a - b);
+        let prev = p.from;
+        let longest: number | undefined;
+        for (const t of times) {
+          longest = Math.max(longest ?? 0, t - prev);
+          prev = t;
+          if (t > p.to) break;
+        }
+        if (longest !== undefined) pauses.push(longest);
+      }
+    }
+    const recovered = recoveries.filter((r) => r.fault === kind && r.status === 'processed').map((r) => r.millis!);
+    byKind[kind] = { partitions: ids.size, services, shardPause: stats(pauses), recovery: stats(recovered) };
+  }
+  return { partitions: new Set(intervals.map((p) => p.id)).size, byKind, recoveries };
+}
+
+function shutdownFigures(input: ChaosInput): ShutdownFigures {
+  const grace = input.shutdownGraceMillis;
+  const out: ShutdownFigures = { graceMillis: grace, exit: { count: 0 }, overGrace: 0, sample: [] };
+  if (!input.exits) return out;
+  const exits = input.exits;
+  const terms = new Map<string, number>();
+  for (const f of input.faults) if (f.kind === 'term' && f.w && !terms.has(f.w)) terms.set(f.w, f.t);
+  if (input.finalStop !== undefined) {
+    const started = new Set(input.faults.filter((f) => f.kind === 'start').map((f) => f.w));
+    for (const w of started) {
+      if (w && !terms.has(w) && !exits.some((e) => e.w === w && e.t < input.finalStop!)) terms.set(w, input.finalStop);
+    }
+  }
+  const times: number[] = [];
+  for (const [w, t] of terms) {
+    const exit = exits.find((e) => e.w === w && e.t >= t)?.t;
+    // A SIGKILL fault before the grace ran out ended the shutdown early: nothing to judge.
+    const killed = input.faults.find((f) => f.kind === 'kill' && f.w === w && f.t >= t && f.t <= (exit ?? Infinity) && f.detail !== KILLED_AFTER_GRACE);
+    if (killed && (grace === undefined || killed.t - t <= grace)) continue;
+    const took = (exit ?? input.run.to) - t;
+    times.push(took);
+    if (grace !== undefined && (exit === undefined || took > grace + EXIT_SLACK_MILLIS)) {
+      out.overGrace++;
+      if (out.sample.length < 5) out.sample.push(`${w}: ${exit === undefined ? 'still running' : 'exited'} ${(took / 1000).toFixed(1)} s after SIGTERM`);
+    }
+  }
+  out.exit = stats(times);
+  return out;
 }
 
 /**
@@ -340,10 +562,10 @@ function callFigures(lines: readonly ChaosLine[], window: { from: number; to: nu
 }
 
 const secs = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
-const statLine = (s: Stats) => (s.count === 0 ? 'none measured' : `min ${secs(s.min)} / median ${secs(s.median)} / max ${secs(s.max)} (${s.count} shard moves)`);
+const statLine = (s: Stats, what = 'shard moves') => (s.count === 0 ? 'none measured' : `min ${secs(s.min)} / median ${secs(s.median)} / max ${secs(s.max)} (${s.count} ${what})`);
 
 /** The printed summary; the last line is the verdict. */
-export function formatChaosReport(r: ChaosReport, failoverMillis: number): { lines: string[]; passed: boolean; problems: string[] } {
+export function formatChaosReport(r: ChaosReport, failoverMillis: number, runFrom = 0): { lines: string[]; passed: boolean; problems: string[] } {
   const problems: string[] = [];
   if (r.lost > 0) problems.push(`${r.lost} records lost (e.g. ${r.lostSample.join(', ')})`);
   if (r.duplicatesUnexplained > 0) problems.push(`${r.duplicatesUnexplained} duplicates not explained by a crash or pause (${r.unexplainedSample.join('; ')})`);
@@ -351,6 +573,19 @@ export function formatChaosReport(r: ChaosReport, failoverMillis: number): { lin
   if (r.keyOrderViolations > 0) problems.push(`${r.keyOrderViolations} per-key order violations (${r.keyOrderSample.join('; ')})`);
   if (r.overlaps.count > r.overlaps.afterPause) problems.push(`${r.overlaps.count - r.overlaps.afterPause} overlaps not after a pause (${r.overlaps.sample.join('; ')})`);
   if (r.startedBeforeHandoff > 0) problems.push(`${r.startedBeforeHandoff} shards started by a new owner before the old owner's shutdownRequested finished`);
+  const bound = recoveryBoundMillis(failoverMillis);
+  const stuck = r.network.recoveries.filter((x) => x.status === 'stuck');
+  const relative = (t: number) => secs(t - runFrom);
+  const exited = r.network.recoveries.filter((x) => x.status === 'exited');
+  if (exited.length > 0) {
+    const sample = exited.slice(0, 5).map((x) => `${x.w} after the ${x.fault} at ${relative(x.heal)}`);
+    problems.push(`${exited.length} partitioned workers exited on their own instead of recovering (${sample.join('; ')})`);
+  }
+  if (stuck.length > 0) {
+    const sample = stuck.slice(0, 5).map((x) => `${x.w} after the ${x.fault} healed at ${relative(x.heal)}`);
+    problems.push(`${stuck.length} partitioned workers stuck: no processing and no lease within ${secs(bound)} of the heal (${sample.join('; ')})`);
+  }
+  if (r.shutdowns.overGrace > 0) problems.push(`${r.shutdowns.overGrace} SIGTERMed workers did not exit within the grace of ${secs(r.shutdowns.graceMillis)} (${r.shutdowns.sample.join('; ')})`);
   const fc = Object.entries(r.faultCounts).map(([k, v]) => `${k} ${v}`).join(', ');
   const c = r.calls;
   const lines = [
@@ -358,19 +593,43 @@ export function formatChaosReport(r: ChaosReport, failoverMillis: number): { lin
     `records: produced ${r.produced}, delivered ${r.deliveredUnique} (${r.deliveries} deliveries), lost ${r.lost}`,
     `duplicates: ${r.duplicates} (${r.duplicatesExplained} after a crash or pause — records past the last checkpoint, redone in ${r.redoEvents} takeovers, at most ${r.maxRedoneRecords} at once; ${r.duplicatesUnexplained} unexplained)`,
     `order: ${r.sessionOrderViolations} violations within ${r.sessions} processor sessions; ${r.keyOrderViolations} per-key violations across sessions and shards`,
-    `overlap: ${r.overlaps.count} times two workers processed one shard at once (${r.overlaps.afterPause} after a pause, longest ${secs(r.overlaps.maxMillis)}); graceful hand-offs started early: ${r.startedBeforeHandoff}`,
+    `overlap: ${r.overlaps.count} times two workers processed one shard at once (${r.overlaps.afterPause} after a pause, ${r.overlaps.duringPartition} around a partition, longest ${secs(r.overlaps.maxMillis)}); graceful hand-offs started early: ${r.startedBeforeHandoff}`,
     `failover after SIGKILL: ${statLine(r.failover.crash.all)}; undisturbed ${statLine(r.failover.crash.undisturbed)} (target ≤ ${secs(failoverMillis + 2000)})`,
     `after SIGTERM: shard paused from the old processor's shutdownRequested to the new owner's first record: ${statLine(r.failover.gracefulGap)} (target ≤ 2.0 s); from the signal: ${statLine(r.failover.graceful.all)}`,
     `failover after SIGSTOP: ${statLine(r.failover.pause.all)}; kept by the paused worker or not moved: ${r.failover.pause.notMoved}`,
     `balance after scale-out: ${r.balanceMillis === undefined ? 'not reached' : secs(r.balanceMillis)}`,
   ];
+  for (const [kind, k] of Object.entries(r.network.byKind)) {
+    const where = Object.entries(k.services).map(([sv, n]) => `${sv} ${n}`).join(', ');
+    lines.push(
+      `partition ${kind} (${k.partitions}: ${where}): longest stall of an affected shard ${statLine(k.shardPause, 'shards')}; heal → the worker's first record ${statLine(k.recovery, 'heals')}`,
+    );
+  }
+  if (r.network.recoveries.length > 0) {
+    const n = (status: Recovery['status']) => r.network.recoveries.filter((x) => x.status === status).length;
+    const processed = stats(r.network.recoveries.filter((x) => x.status === 'processed').map((x) => x.millis!));
+    lines.push(
+      `after a heal (${r.network.recoveries.length} partitioned workers): processed again ${n('processed')} (${statLine(processed, 'heals')}), took a lease ${n('leased')}, no share ${n('noShare')}, stopped or killed meanwhile ${n('stopped')}, partitioned again ${n('partitionedAgain')}, not judged (run ended) ${n('pending')}; exited on their own ${exited.length}, stuck ${stuck.length} (bound ${secs(bound)})`,
+    );
+  }
+  if (r.shutdowns.exit.count > 0 || r.shutdowns.overGrace > 0) {
+    lines.push(`SIGTERM → exit: ${statLine(r.shutdowns.exit, 'workers')}; over the grace of ${secs(r.shutdowns.graceMillis)}: ${r.shutdowns.overGrace}`);
+  }
   if (c.calm) {
     lines.push(
       `lease table, steady state: ${c.calm.perShardMinute.toFixed(1)} calls per shard-minute, ${c.calm.perShardMinuteWithoutCheckpoints.toFixed(1)} without checkpoints (Java 2.x model at this failover: ${c.calm.javaModelWithoutCheckpoints?.toFixed(1)} + checkpoints) — ${kinds(c.calm.byKind)}`,
     );
   }
   lines.push(`lease table, whole run: ${c.run.perShardMinute.toFixed(1)} calls per shard-minute, ${c.run.perShardMinuteWithoutCheckpoints.toFixed(1)} without checkpoints — ${kinds(c.run.byKind)}`);
-  lines.push(problems.length === 0 ? 'RESULT: PASS (0 lost, every duplicate explained, order kept, no overlap outside a pause)' : `RESULT: FAIL: ${problems.join('; ')}`);
+  const extra = [
+    ...(r.network.recoveries.length > 0 ? ['every partitioned worker back or stopped'] : []),
+    ...(r.shutdowns.exit.count > 0 ? ['every SIGTERM within its grace'] : []),
+  ];
+  lines.push(
+    problems.length === 0
+      ? `RESULT: PASS (0 lost, every duplicate explained, order kept, no overlap outside a pause${extra.map((e) => `, ${e}`).join('')})`
+      : `RESULT: FAIL: ${problems.join('; ')}`,
+  );
   return { lines, passed: problems.length === 0, problems };
 }
 

@@ -21,7 +21,12 @@ export type ChaosLine =
   | { e: 'term'; w: string; signal: string; t: number }
   | { e: 'stopped'; w: string; t: number };
 
-export type FaultKind = 'kill' | 'stop' | 'cont' | 'term' | 'start' | 'split' | 'merge';
+export type FaultKind = 'kill' | 'stop' | 'cont' | 'term' | 'start' | 'split' | 'merge' | 'partition' | 'heal';
+
+/** What a partition does to a worker's connections (bench/chaos/fault-proxy.ts); `half-open` is a blackhole healed with halfOpen. */
+export type NetFaultKind = 'blackhole' | 'half-open' | 'reset' | 'latency' | 'refuse';
+export const NET_FAULT_KINDS: readonly NetFaultKind[] = ['blackhole', 'half-open', 'reset', 'latency', 'refuse'];
+export type Service = 'dynamodb' | 'kinesis';
 
 export interface Fault {
   kind: FaultKind;
@@ -29,6 +34,11 @@ export interface Fault {
   w?: string;
   t: number;
   detail?: string;
+  /**
+   * Partitions and heals: one fault per worker hit, the workers of one partition sharing its `id` (a partition of
+   * several workers at once counts once).
+   */
+  net?: { id: number; fault: NetFaultKind; services: Service[] };
 }
 
 /** Reads a JSON-lines file; a torn last line (the writer was killed mid-write) is ignored. */

@@ -29,6 +29,8 @@ export interface WorkerProcessOptions {
   idleTimeBetweenReadsInMillis: number;
   shardSyncIntervalMillis: number;
   statsIntervalMillis: number;
+  /** The Worker's shutdownTimeoutMillis (its default when absent): the grace a SIGTERM gets. */
+  shutdownTimeoutMillis?: number;
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as WorkerProcessOptions;
@@ -99,6 +101,7 @@ const worker = new Worker({
     shardSyncIntervalMillis: options.shardSyncIntervalMillis,
   },
   processorFactory: createProcessor,
+  shutdownTimeoutMillis: options.shutdownTimeoutMillis,
   logger: createLogger({ level: process.env.KCL_CHAOS_LOG_LEVEL ?? 'warn' }),
 });
 worker.events.on('lease.acquired', (e) => log({ e: 'lease', w, kind: 'acquired', shard: e.leaseKey, from: e.stolenFrom, t: now() }));
