@@ -146,8 +146,13 @@ export class LeaseTaker {
     const { failoverTimeMillis } = this.options;
     const scanAt = clock.now();
     const leases = await table.listLeases();
+    // The items were read at some moment between sending and answering (a request held up in a dead network
+    // is read only when it finally arrives). A counter seen changed is dated at the answer, the latest moment
+    // it can have been written, while expiry is judged at the sending, the earliest moment of the read: both
+    // err towards "still alive" (see docs/lease-protocol.md, 'Expiry').
+    const answeredAt = clock.now();
     this.lastScan = { leases, at: scanAt };
-    this.observations = observe(this.observations, leases, scanAt);
+    this.observations = observe(this.observations, leases, answeredAt);
     const decision = decideLeasesToTake({
       leases,
       observations: this.observations,

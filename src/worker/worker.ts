@@ -221,8 +221,12 @@ export class Worker {
     this.stateValue = 'starting';
     const signal = this.controller.signal;
     this.logger.info({ stream: this.config.streamName, table: this.config.tableName }, 'worker starting');
-    await this.leaseTable.createTableIfNotExists(signal);
-    await checkNoActiveJava3Leader(this.dynamodb, this.config.tableName, this.clock, this.logger, signal, { applicationName: this.config.applicationName });
+    // A network blip at start-up must not fail the start: each step is retried by the start-up policy.
+    await this.retryInitial(() => this.leaseTable.createTableIfNotExists(signal), 'creating or checking the lease table');
+    await this.retryInitial(
+      () => checkNoActiveJava3Leader(this.dynamodb, this.config.tableName, this.clock, this.logger, signal, { applicationName: this.config.applicationName }),
+      'checking for a Java KCL 3.x leader',
+    );
     await this.retryInitial(() => this.shardSync.syncOnce(signal), 'initial shard sync');
     this.loops.push(
       this.leases.run(signal, (err) => this.fail(err, 'lease taker')).catch((err: unknown) => this.fail(err, 'lease coordinator')),

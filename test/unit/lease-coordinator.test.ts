@@ -309,6 +309,38 @@ function running(coordinator: LeaseCoordinator, clock: VirtualClock) {
   return { fatal, stop };
 }
 
+describe('LeaseCoordinator: a scan held up by the network', () => {
+  test('a renewal read by a scan that hung through a partition is dated when the answer came, so the live lease is not taken', async () => {
+    const clock = new VirtualClock();
+    const table = new MemoryLeaseTable([lease('s0', 'B', 5)]);
+    const a = worker(table, clock, 'A');
+    await a.coordinator.takeOnce();
+    assert.deepEqual(a.of('lease.acquired'), [], "B's lease looks freshly renewed at first sight");
+    // A's next scan is sent at t, but its request reaches the table only when the partition heals 2 s later:
+    // it reads B's latest renewal, made just before.
+    const original = table.listLeases.bind(table);
+    table.listLeases = async () => {
+      await clock.sleep(2_000);
+      return original();
+    };
+    await clock.advance(FAILOVER - 2_500);
+    const heldUp = a.coordinator.takeOnce();
+    await clock.advance(1_900);
+    assert.ok(await table.renewLease(table.peek('s0')!), 'B renews during the partition');
+    await clock.advance(100);
+    await heldUp;
+    table.listLeases = original;
+    // A fresh scan right after the heal sees the same counter. Judged from when the held-up scan was sent, the
+    // renewal would look older than the failover time; it is not.
+    await clock.advance(FAILOVER - 1_000);
+    await a.coordinator.takeOnce();
+    assert.deepEqual(a.of('lease.acquired'), [], 'still held by B');
+    await clock.advance(1_100);
+    await a.coordinator.takeOnce();
+    assert.deepEqual(a.of('lease.acquired').map((e) => e.leaseKey), ['s0'], 'taken once B has been silent for longer than the failover time');
+  });
+});
+
 describe('LeaseCoordinator: scan turns', () => {
   test('alone: scans at start and every taker period; requestTake wakes it at once; a move brings a follow-up scan', async () => {
     const clock = new VirtualClock();
