@@ -35,6 +35,16 @@ export interface DaemonRun {
   events(): ChildEvent[];
 }
 
+/** Daemons started and not yet stopped: a test that fails half-way still leaves no worker or child running. */
+const running = new Set<Worker>();
+
+/** Shuts down every daemon a test started (call from afterEach); a no-op for those already stopped. */
+export async function stopDaemons(): Promise<void> {
+  const workers = [...running];
+  running.clear();
+  await Promise.all(workers.map((w) => w.shutdown()));
+}
+
 export function startDaemon(config: KclConfigInput & DaemonConfigInput, mode: string, extraEnv: NodeJS.ProcessEnv = {}): DaemonRun {
   const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kcl-ml-')), 'events.jsonl');
   fs.writeFileSync(logFile, '');
@@ -54,6 +64,7 @@ export function startDaemon(config: KclConfigInput & DaemonConfigInput, mode: st
     childStderr,
     childEnv: { ...process.env, KCL_TEST_LOG: logFile, KCL_FIXTURE_MODE: mode, ...extraEnv },
   });
+  running.add(worker);
   return {
     worker,
     logFile,

@@ -3,7 +3,7 @@
  * writes aggregates, the worker unpacks them into user records with sub-sequence numbers, and a checkpoint in
  * the middle of an aggregate resumes exactly after that user record — in-process and through the daemon.
  */
-import { after, describe, test } from 'node:test';
+import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
 import { Worker } from '../../src/worker/worker.js';
@@ -13,10 +13,11 @@ import { systemClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { Recorder } from '../helpers/recording-processor.js';
 import { createTestStream, SKIP_REASON, testEnv, uniqueName, waitFor, workerConfig } from '../helpers/env.js';
-import { fixture, startDaemon } from '../helpers/multilang.js';
+import { fixture, startDaemon, stopDaemons } from '../helpers/multilang.js';
 
 const env = testEnv();
 after(() => env?.close());
+afterEach(stopDaemons);
 const SHARD = 'shardId-000000000000';
 
 describe('KPL aggregation', { skip: env ? false : SKIP_REASON }, () => {

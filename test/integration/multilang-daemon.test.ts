@@ -4,7 +4,7 @@
  * Each failure case of a child is its own test: the failing shard is reported and restarted from its last
  * checkpoint, the other shards keep running, and no child process is left behind.
  */
-import { after, describe, test } from 'node:test';
+import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,11 +16,12 @@ import { systemClock } from '../../src/common/clock.js';
 import type { KclConfigInput } from '../../src/config/config.js';
 import type { DaemonConfigInput } from '../../src/multilang/daemon-config.js';
 import { createTestStream, SKIP_REASON, testEnv, uniqueName, waitFor, workerConfig } from '../helpers/env.js';
-import { fixture, startDaemon, type ChildEvent, type DaemonRun } from '../helpers/multilang.js';
+import { fixture, startDaemon, stopDaemons, type ChildEvent, type DaemonRun } from '../helpers/multilang.js';
 import { isAlive } from '../helpers/cli.js';
 
 const env = testEnv();
 after(() => env?.close());
+afterEach(stopDaemons);
 
 const PYTHON = `python3 ${fixture('kclpy_mini.py')}`;
 const AWS_KCL = `${process.execPath} ${fixture('aws_kcl_processor.cjs')}`;
@@ -181,7 +182,8 @@ describe('MultiLangDaemon when a child misbehaves', { skip: env ? false : SKIP_R
     const errors: string[] = [];
     run.worker.events.on('worker.error', ({ error }) => errors.push(error.message));
     await run.worker.start();
-    await waitFor('a timeout', () => errors.find((m) => /no message from the child within 1 s/.test(m)), 20_000);
+    // The first processRecords is the one it never answers (a slow start can also time out initialize first).
+    await waitFor('a timeout', () => errors.find((m) => /during processRecords: no message from the child within 1 s/.test(m)), 30_000);
     const firstPid = run.events()[0]!.pid;
     await waitFor('the silent child killed', () => !isAlive(firstPid));
     await stopAndCheckNoChildren(run);
