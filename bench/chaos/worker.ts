@@ -12,9 +12,8 @@ import fs from 'node:fs';
 import { Worker } from '../../src/worker/worker.js';
 import { workerInternals } from '../../src/worker/internals.js';
 import { createLogger } from '../../src/common/logger.js';
-import { parseProducedRecord } from '../../src/local/producer.js';
-import type { RecordProcessor } from '../../src/processor/types.js';
 import type { ChaosLine } from './log.js';
+import { chaosProcessor, now } from './processor.js';
 
 export interface WorkerProcessOptions {
   workerId: string;
@@ -35,7 +34,6 @@ export interface WorkerProcessOptions {
 
 const options = JSON.parse(process.argv[2] ?? '{}') as WorkerProcessOptions;
 const fd = fs.openSync(options.logFile, 'a');
-const now = (): number => performance.timeOrigin + performance.now();
 const w = options.workerId;
 
 function log(line: ChaosLine): void {
@@ -43,50 +41,6 @@ function log(line: ChaosLine): void {
 }
 
 let sessions = 0;
-
-function createProcessor(): RecordProcessor {
-  let session = '';
-  let shard = '';
-  let lastCheckpointAt = 0;
-  const checkpoint = async (cp: { checkpoint(): Promise<void>; lastCheckpoint: { sequenceNumber: string; subSequenceNumber: number } }) => {
-    try {
-      await cp.checkpoint();
-      lastCheckpointAt = now();
-      log({ e: 'cp', w, s: session, shard, seq: cp.lastCheckpoint.sequenceNumber, sub: cp.lastCheckpoint.subSequenceNumber, t: lastCheckpointAt });
-    } catch (err) {
-      log({ e: 'cperr', w, s: session, shard, err: err instanceof Error ? `${err.name}: ${err.message}` : String(err), t: now() });
-    }
-  };
-  return {
-    initialize(input) {
-      session = `${w}#${++sessions}`;
-      shard = input.shardId;
-      lastCheckpointAt = now();
-      log({ e: 'init', w, s: session, shard, cp: input.extendedSequenceNumber.sequenceNumber, cpSub: input.extendedSequenceNumber.subSequenceNumber, t: now() });
-    },
-    async processRecords(input) {
-      if (input.records.length > 0) {
-        const r = input.records.map((rec) => {
-          const p = parseProducedRecord(rec.data);
-          return [p.n, Number(p.pk.slice(3)), p.seq, rec.sequenceNumber, rec.subSequenceNumber] as [number, number, number, string, number];
-        });
-        log({ e: 'recs', w, s: session, shard, r, t: now() });
-      }
-      if (now() - lastCheckpointAt >= options.checkpointIntervalMillis || input.isAtShardEnd) await checkpoint(input.checkpointer);
-    },
-    leaseLost() {
-      log({ e: 'end', w, s: session, shard, reason: 'leaseLost', t: now() });
-    },
-    async shardEnded(input) {
-      await checkpoint(input.checkpointer);
-      log({ e: 'end', w, s: session, shard, reason: 'shardEnded', t: now() });
-    },
-    async shutdownRequested(input) {
-      await checkpoint(input.checkpointer);
-      log({ e: 'end', w, s: session, shard, reason: 'shutdownRequested', t: now() });
-    },
-  };
-}
 
 const worker = new Worker({
   config: {
@@ -100,7 +54,7 @@ const worker = new Worker({
     idleTimeBetweenReadsInMillis: options.idleTimeBetweenReadsInMillis,
     shardSyncIntervalMillis: options.shardSyncIntervalMillis,
   },
-  processorFactory: createProcessor,
+  processorFactory: () => chaosProcessor(w, log, options.checkpointIntervalMillis, () => `${w}#${++sessions}`),
   shutdownTimeoutMillis: options.shutdownTimeoutMillis,
   logger: createLogger({ level: process.env.KCL_CHAOS_LOG_LEVEL ?? 'warn' }),
 });

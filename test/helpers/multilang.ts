@@ -25,6 +25,8 @@ export interface ChildEvent {
   sub?: number;
   data?: string;
   error?: string | null;
+  /** Epoch milliseconds when the child logged it (aws_kcl_processor.cjs only). */
+  t?: number;
 }
 
 export interface DaemonRun {
