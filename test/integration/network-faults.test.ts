@@ -90,7 +90,6 @@ const WATCHED = [
   'aws.call',
 ] as const;
 
-
 /** One in-process worker "W" on a 2-shard stream with records flowing, reaching the services named in `through` by fault proxies. */
 interface Solo {
   log: DeliveryLog;
