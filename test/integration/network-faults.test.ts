@@ -90,6 +90,16 @@ const WATCHED = [
   'aws.call',
 ] as const;
 
+/** The lease layer's events, for the evidence kept when a test fails. */
+const LEASE_EVENTS = ['lease.acquired', 'lease.lost', 'lease.released', 'lease.handoffInitiated', 'lease.handoffRequested'] as const;
+
+/** A failed test leaves what the processors and workers did in a file, for whoever reads the failure. */
+function evidence(t: TestContext, name: string, data: unknown): void {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kcl-nf-evidence-')), `${name}.json`);
+  fs.writeFileSync(file, JSON.stringify(data, (_k, v: unknown) => (v instanceof Error ? `${v.name}: ${v.message}` : v)));
+  t.diagnostic(`evidence: ${file}`);
+}
+
 /** One in-process worker "W" on a 2-shard stream with records flowing, reaching the services named in `through` by fault proxies. */
 interface Solo {
   log: DeliveryLog;
@@ -198,6 +208,8 @@ describe('network faults at the edge', { skip: env ? false : SKIP_REASON, concur
         const a = startWorker(e, stream, app, 'A', log, { dynamoDBEndpoint: proxy.endpoint });
         const b = startWorker(e, stream, app, 'B', log);
         const eventsA = new EventLog(a.events, WATCHED);
+        const eventsB = new EventLog(b.events, LEASE_EVENTS);
+        const leaseEventsA = new EventLog(a.events, LEASE_EVENTS);
         try {
           await Promise.all([a.start(), b.start()]);
           const named: { heal: string; named: string[]; held: string[] }[] = [];
@@ -247,6 +259,9 @@ describe('network faults at the edge', { skip: env ? false : SKIP_REASON, concur
           const report = await finish(producer, log, 4);
           assertClean(report, t);
           for (const n of named) assert.deepEqual(n.named, n.held, `${n.heal}: lease.renewalsFailing names every lease A held`);
+        } catch (err) {
+          evidence(t, 'ddb-blackhole', { lines: log.lines, A: [...leaseEventsA.seen, ...eventsA.seen.filter((s) => s.name !== 'aws.call' || (s.event as { outcome: string }).outcome !== 'ok')], B: eventsB.seen });
+          throw err;
         } finally {
           await producer.stop().catch(() => 0);
           await Promise.all([a.shutdown(), b.shutdown()]);
@@ -307,8 +322,11 @@ describe('network faults at the edge', { skip: env ? false : SKIP_REASON, concur
         t.diagnostic(`calls failed meanwhile: ${JSON.stringify(Object.fromEntries([...new Set(failedCalls.map((s) => `${s.event.service} ${s.event.outcome}`))].map((k) => [k, failedCalls.filter((s) => `${s.event.service} ${s.event.outcome}` === k).length])))}`);
         const report = await finish();
         assertClean(report, t);
-        assert.equal(events.of('lease.lost').length, 0, 'resets cost no lease');
+        assert.deepEqual(events.of('lease.lost').map((l) => `${l.event.leaseKey} ${l.event.reason}`), [], 'resets cost no lease');
         assert.equal(report.duplicates, 0, 'nothing delivered twice');
+      } catch (err) {
+        evidence(t, 'resets', { lines: log.lines, events: events.seen.filter((s) => s.name !== 'aws.call' || (s.event as { outcome: string }).outcome !== 'ok') });
+        throw err;
       } finally {
         clearInterval(resets);
         await close();
