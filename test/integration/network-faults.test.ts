@@ -6,8 +6,9 @@
  * recovers on its own after the heal (also when the old connections stay silent for ever), and a SIGTERM ends
  * the process within its shutdown bound whatever the network does.
  *
- * Loss, duplicates, order and overlap are judged by the chaos run's analysis (bench/chaos/analysis.ts) from
- * what the processors saw (test/helpers/delivery-log.ts).
+ * The behaviour checked is the one docs/network-faults.md describes ('What an operator sees', 'Safety while cut
+ * off', 'Shutdown'). Loss, duplicates, order and overlap are judged by the chaos run's analysis
+ * (bench/chaos/analysis.ts) from what the processors saw (test/helpers/delivery-log.ts).
  */
 import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -196,10 +197,10 @@ class FaultWorker {
   }
 }
 
-// The two groups run side by side (most of their time is waiting for failover and deadlines); the tests
-// within a group run one after another.
+// The two groups run side by side (most of their time is waiting for failover and deadlines, the Kinesis test
+// alone waits out a 10 s GetRecords deadline); the tests within a group run one after another.
 describe('network faults at the edge', { skip: env ? false : SKIP_REASON, concurrency: true }, () => {
-  describe('in-process workers', { concurrency: false }, () => {
+  describe('DynamoDB cut off, slow or refused; resets (in-process workers)', { concurrency: false }, () => {
     test(
       'DynamoDB black-holed for worker A: A says so once, stops before its leases could be taken, B takes over without overlap; after a heal (plain, then half-open) A recovers and gets its share back',
       { timeout: 90_000 },
@@ -274,39 +275,6 @@ describe('network faults at the edge', { skip: env ? false : SKIP_REASON, concur
         }
       },
     );
-
-    test('Kinesis black-holed for a worker: retrieval.failing per shard, the leases are kept, and after a half-open heal it resumes where it was: nothing skipped, nothing twice, order kept', { timeout: 60_000 }, async (t) => {
-      const e = env!;
-      const { log, events, kinesisProxy: proxy, shards, finish, close } = await soloWorker(e, 'nf-kin', ['kinesis']);
-      try {
-        const cutAt = now();
-        proxy.blackhole();
-        // A GetRecords in flight ends at its deadline (10 s), so the first failure is seen that late.
-        await waitFor('retrieval.failing for both shards', () => new Set(events.of('retrieval.failing', cutAt).map((s) => s.event.shardId)).size === 2, 20_000);
-        const failing = events.of('retrieval.failing', cutAt);
-        assert.deepEqual(failing.map((f) => f.event.shardId).sort(), shards, 'one retrieval.failing per shard');
-        for (const f of failing) t.diagnostic(`${f.event.shardId}: retrieval.failing ${secs(f.t - cutAt)} after the cut (${awsErrorKind(f.event.error)}): ${f.event.error.message}`);
-        assert.ok(failing.every((f) => awsErrorKind(f.event.error) === 'timeout'), 'a silent Kinesis is a timeout');
-
-        const healedAt = now();
-        await proxy.heal({ halfOpen: true });
-        await waitFor('retrieval.recovered for both shards', () => new Set(events.of('retrieval.recovered', healedAt).map((s) => s.event.shardId)).size === 2, 20_000);
-        for (const shard of shards) {
-          const recovered = events.of('retrieval.recovered', healedAt).find((s) => s.event.shardId === shard)!;
-          const again = await waitFor(`a delivery of ${shard} after the heal`, () => log.deliveries('W', shard).find((l) => l.t > healedAt), 20_000);
-          t.diagnostic(`${shard}: retrieval.recovered ${secs(recovered.t - healedAt)} after the heal, records again ${secs(again.t - healedAt)} after it`);
-        }
-        assert.equal(events.of('retrieval.failing', cutAt).length, 2, 'said once per shard per outage');
-
-        const report = await finish();
-        assertClean(report, t);
-        assert.equal(events.of('lease.lost').length, 0, 'DynamoDB was fine: the leases were kept');
-        assert.equal(report.sessions, 2, 'one processor session per shard: it resumed where it was');
-        assert.equal(report.duplicates, 0, 'nothing delivered twice');
-      } finally {
-        await close();
-      }
-    });
 
     test('connections reset again and again while records flow: processing goes on, nothing lost', { timeout: 60_000 }, async (t) => {
       const e = env!;
@@ -405,7 +373,40 @@ describe('network faults at the edge', { skip: env ? false : SKIP_REASON, concur
     });
   });
 
-  describe('worker processes and the daemon', { concurrency: false }, () => {
+  describe('Kinesis cut off; worker processes and the daemon', { concurrency: false }, () => {
+    test('Kinesis black-holed for a worker: retrieval.failing per shard, the leases are kept, and after a half-open heal it resumes where it was: nothing skipped, nothing twice, order kept', { timeout: 60_000 }, async (t) => {
+      const e = env!;
+      const { log, events, kinesisProxy: proxy, shards, finish, close } = await soloWorker(e, 'nf-kin', ['kinesis']);
+      try {
+        const cutAt = now();
+        proxy.blackhole();
+        // A GetRecords in flight ends at its deadline (10 s), so the first failure is seen that late.
+        await waitFor('retrieval.failing for both shards', () => new Set(events.of('retrieval.failing', cutAt).map((s) => s.event.shardId)).size === 2, 20_000);
+        const failing = events.of('retrieval.failing', cutAt);
+        assert.deepEqual(failing.map((f) => f.event.shardId).sort(), shards, 'one retrieval.failing per shard');
+        for (const f of failing) t.diagnostic(`${f.event.shardId}: retrieval.failing ${secs(f.t - cutAt)} after the cut (${awsErrorKind(f.event.error)}): ${f.event.error.message}`);
+        assert.ok(failing.every((f) => awsErrorKind(f.event.error) === 'timeout'), 'a silent Kinesis is a timeout');
+
+        const healedAt = now();
+        await proxy.heal({ halfOpen: true });
+        await waitFor('retrieval.recovered for both shards', () => new Set(events.of('retrieval.recovered', healedAt).map((s) => s.event.shardId)).size === 2, 20_000);
+        for (const shard of shards) {
+          const recovered = events.of('retrieval.recovered', healedAt).find((s) => s.event.shardId === shard)!;
+          const again = await waitFor(`a delivery of ${shard} after the heal`, () => log.deliveries('W', shard).find((l) => l.t > healedAt), 20_000);
+          t.diagnostic(`${shard}: retrieval.recovered ${secs(recovered.t - healedAt)} after the heal, records again ${secs(again.t - healedAt)} after it`);
+        }
+        assert.equal(events.of('retrieval.failing', cutAt).length, 2, 'said once per shard per outage');
+
+        const report = await finish();
+        assertClean(report, t);
+        assert.equal(events.of('lease.lost').length, 0, 'DynamoDB was fine: the leases were kept');
+        assert.equal(report.sessions, 2, 'one processor session per shard: it resumed where it was');
+        assert.equal(report.duplicates, 0, 'nothing delivered twice');
+      } finally {
+        await close();
+      }
+    });
+
     test('what an operator sees: the JSON log says renewals fail (naming the leases), that processing stopped, and that it recovered; no raw SDK console lines', { timeout: 60_000 }, async (t) => {
       const e = env!;
       const stream = await createTestStream(e, 'nf-oplog', 2);
