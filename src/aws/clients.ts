@@ -29,7 +29,10 @@ export interface AwsClientOptions {
   logger?: Logger;
 }
 
-/** The SDK's logger interface, fed into ours: warnings and errors only (its info level logs every call). */
+/**
+ * The SDK's logger interface, fed into ours: warnings only. Its info level logs every call and its error level
+ * every failed call with the whole request input; callAws reports each failure once, classified, instead.
+ */
 function sdkLogger(logger: Logger | undefined) {
   const ignore = () => undefined;
   const text = (args: unknown[]) => args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
@@ -38,7 +41,7 @@ function sdkLogger(logger: Logger | undefined) {
     debug: ignore,
     info: ignore,
     warn: (...args: unknown[]) => logger?.warn({ component: 'aws-sdk' }, text(args)),
-    error: (...args: unknown[]) => logger?.error({ component: 'aws-sdk' }, text(args)),
+    error: ignore,
   };
 }
 

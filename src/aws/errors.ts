@@ -91,8 +91,9 @@ export function awsErrorKind(err: unknown): AwsErrorKind {
   if (ACCESS_DENIED.has(name)) return 'access-denied';
   if (INVALID.has(name)) return 'invalid';
   if (name === 'AbortError') return 'aborted';
-  if (name === 'TimeoutError' || (typeof code === 'string' && TIMEOUT_CODES.has(code))) return 'timeout';
+  // Before the name: the SDK's handler renames a reset or refused socket's error to TimeoutError.
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return 'unreachable';
+  if (name === 'TimeoutError' || (typeof code === 'string' && TIMEOUT_CODES.has(code))) return 'timeout';
   const metadata = field(err, '$metadata');
   const status = field(metadata, 'httpStatusCode');
   if (typeof status === 'number' && status >= 500) return 'server';

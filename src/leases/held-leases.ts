@@ -10,7 +10,7 @@ import { ShutdownException, toError } from '../common/errors.js';
 import { type KclEvents } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
 import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
-import { isHandoffRequest } from './decisions.js';
+import { isHandoffRequest, retriedWriteLanded } from './decisions.js';
 import type { Lease } from './lease.js';
 import type { LeaseStore } from './lease-store.js';
 
@@ -104,13 +104,6 @@ export class HeldLeases {
     this.options.onHandoffRequested(current.leaseKey, current.leaseOwner!, entry.concurrencyToken);
   }
 
-  /** After a failed fenced write: reads the item and records a hand-off request if that is why. */
-  private async noticeHandoffRequest(leaseKey: string, entry: HeldEntry): Promise<boolean> {
-    const current = await this.table.getLease(leaseKey);
-    if (!isHandoffRequest(current, entry.lease, this.options.workerId)) return false;
-    this.noteHandoffRequest(entry, current!);
-    return true;
-  }
 
   /**
    * Writes a checkpoint under the fence. Throws ShutdownException when the lease is not held (or was
@@ -122,10 +115,21 @@ export class HeldLeases {
         throw new ShutdownException(`cannot checkpoint ${leaseKey}: this worker no longer holds the lease`);
       }
       const sentAt = this.clock.now();
-      let updated = await this.table.updateCheckpoint(entry.lease, checkpoint, childShardIds, { handoffPending: entry.handoffTo !== undefined });
-      // A busy shard learns of a hand-off request at its next checkpoint: write it anyway, then finish.
-      if (!updated && entry.handoffTo === undefined && (await this.noticeHandoffRequest(leaseKey, entry))) {
-        updated = await this.table.updateCheckpoint(entry.lease, checkpoint, childShardIds, { handoffPending: true });
+      const write = () => this.table.updateCheckpoint(entry.lease, checkpoint, childShardIds, { handoffPending: entry.handoffTo !== undefined });
+      let updated = await write();
+      if (!updated) {
+        // The condition failed: find out why before calling the lease lost.
+        const current = await this.table.getLease(leaseKey);
+        if (retriedWriteLanded(entry.lease, current)) {
+          // An earlier write of ours landed though its answer was lost (a checkpoint that timed out): the lease is
+          // still ours, one counter further. Nothing is proven about when, so lastRenewedAt stays as it was.
+          entry.lease = current!;
+          updated = await write();
+        } else if (entry.handoffTo === undefined && isHandoffRequest(current, entry.lease, this.options.workerId)) {
+          // A busy shard learns of a hand-off request at its next checkpoint: write it anyway, then finish.
+          this.noteHandoffRequest(entry, current!);
+          updated = await write();
+        }
       }
       if (!updated) {
         this.drop(leaseKey, 'taken');
@@ -144,16 +148,28 @@ export class HeldLeases {
    */
   async release(leaseKey: string): Promise<ReleaseOutcome> {
     const outcome = await this.withLease(leaseKey, async (entry): Promise<ReleaseOutcome> => {
-      let result: ReleaseOutcome = 'released';
+      const { workerId } = this.options;
+      let result: ReleaseOutcome = 'not-held';
+      let why = 'by this worker\'s clock it may have expired already';
+      let reason: 'expired' | 'taken' = 'expired';
       try {
         if (!this.isHeld(leaseKey)) result = 'not-held';
-        else if (entry.handoffTo !== undefined) result = (await this.table.completeHandoff(entry.lease, this.options.workerId, entry.handoffTo)) ? 'handed-off' : 'not-held';
-        else await this.table.releaseLease(entry.lease, this.options.workerId);
+        else if (entry.handoffTo !== undefined) result = (await this.table.completeHandoff(entry.lease, workerId, entry.handoffTo)) ? 'handed-off' : 'not-held';
+        else result = (await this.table.releaseLease(entry.lease, workerId)) ? 'released' : 'not-held';
+        if (result === 'not-held' && this.isHeld(leaseKey)) {
+          why = 'another worker moved it meanwhile';
+          reason = 'taken';
+        }
       } catch (err) {
-        this.logger.warn({ leaseKey, err: toError(err).message }, 'releasing lease failed; it will expire instead');
+        why = toError(err).message;
       }
       this.entries.delete(leaseKey);
-      this.events.emit('lease.released', { leaseKey, workerId: this.options.workerId, to: result === 'handed-off' ? entry.handoffTo : undefined });
+      if (result === 'not-held') {
+        this.logger.warn({ leaseKey, err: why }, reason === 'taken' ? `${leaseKey} was not released: ${why}` : `could not release ${leaseKey} (${why}); other workers take it once it expires`);
+        this.events.emit('lease.lost', { leaseKey, workerId, reason });
+      } else {
+        this.events.emit('lease.released', { leaseKey, workerId, to: result === 'handed-off' ? entry.handoffTo : undefined });
+      }
       return result;
     });
     return outcome ?? 'not-held';

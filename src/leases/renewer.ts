@@ -5,6 +5,7 @@
  * applies them. It never takes a lease and never releases one.
  */
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
+import { awsErrorKind } from '../aws/errors.js';
 import { toError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { retry, RETRY } from '../common/retry.js';
@@ -44,11 +45,15 @@ export class LeaseRenewer {
 
   /** One round: renews every held lease; says once when renewals fail and when leases had to be dropped. */
   async renewAll(): Promise<void> {
-    const outcomes = await Promise.all(this.held.keys().map(async (leaseKey) => ({ leaseKey, ...(await this.renewOne(leaseKey)) })));
-    const failed = outcomes.flatMap((o) => (o.kind === 'failed' ? [o] : []));
+    const held = this.held.keys();
+    const outcomes = await Promise.all(held.map(async (leaseKey) => ({ leaseKey, ...(await this.renewOne(leaseKey)) })));
+    // A renewal the worker's own stop cut short is no failure of the table.
+    const failed = outcomes.flatMap((o) => (o.kind === 'failed' && awsErrorKind(o.error) !== 'aborted' ? [o] : []));
     if (failed.length > 0) {
       const lastSuccessAt = Math.min(...failed.map((f) => f.lastRenewedAt));
-      this.health.renewalsFailed(failed.map((f) => f.leaseKey), failed[0]!.error, lastSuccessAt);
+      // Every lease is named, also those whose renewal a recent checkpoint made unnecessary this round: the
+      // warning is said once per outage, and they depend on the same table.
+      this.health.renewalsFailed(held.filter((k) => this.held.has(k)), failed[0]!.error, lastSuccessAt);
     }
     this.health.leasesExpired(outcomes.filter((o) => o.kind === 'expired').map((o) => o.leaseKey));
   }

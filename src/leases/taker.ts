@@ -8,6 +8,7 @@ import { sleepUnlessAborted, type Clock } from '../common/clock.js';
 import { InvalidStateException, toError } from '../common/errors.js';
 import { type KclEvents } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
+import { isRetriable, retryDelayMillis } from '../common/retry.js';
 import { aliveWorkers, decideLeasesToTake, nextPeerScanDelay, nextScanDelay, nextTakerDelay, observe, shuffleWith, type LeaseObservation, type ScanScheduleInput } from './decisions.js';
 import type { Handoff } from './handoff.js';
 import type { HeldLeases } from './held-leases.js';
@@ -51,6 +52,8 @@ export class LeaseTaker {
   private readonly shuffle: <T>(items: readonly T[]) => T[];
   private lastScan: { leases: readonly Lease[]; at: number } | undefined;
   private aliveWorkers: string[] = [];
+  /** Consecutive failed scans: the next one comes after a backoff from the fleet gap. */
+  private failedScans = 0;
   private wake: (() => void) | undefined;
   private scanRequested = false;
   private stopped = false;
@@ -112,12 +115,17 @@ export class LeaseTaker {
     while (!signal.aborted && !this.stopped) {
       if (this.scanRequested || clock.now() >= nextScanAt) {
         this.scanRequested = false;
-        let nextIn = this.options.takerIntervalMillis;
+        let nextIn: number;
         try {
           nextIn = await this.takeOnce();
+          this.failedScans = 0;
         } catch (err) {
           if (isFatalTakerError(err)) throw err;
-          this.reportError(err);
+          this.failedScans++;
+          // A failed scan is tried again soon (backing off to the taker period), not a whole period later: after a
+          // partition heals, the worker takes leases within a fleet gap or two.
+          nextIn = retryDelayMillis({ firstDelayMillis: this.options.fleetScanGapMillis, maxDelayMillis: this.options.takerIntervalMillis, maxAttempts: Infinity }, this.failedScans);
+          this.reportError(err, this.failedScans === 1);
         }
         nextScanAt = clock.now() + nextIn;
       }
@@ -132,10 +140,14 @@ export class LeaseTaker {
     }
   }
 
-  /** Reports a taker failure that the next turn may not repeat. */
-  reportError(err: unknown): void {
+  /**
+   * Reports a taker failure that the next turn may not repeat: an event each time; in the log, a service failure
+   * (retriable) once per streak as a warning, anything unexpected as an error with its stack.
+   */
+  reportError(err: unknown, firstOfStreak = true): void {
     const error = toError(err);
-    this.deps.logger.error({ err: error }, 'lease taker failed; trying again next cycle');
+    if (!isRetriable(error)) this.deps.logger.error({ err: error }, 'lease taker failed; trying again');
+    else if (firstOfStreak) this.deps.logger.warn({ err: error.message }, 'scanning the lease table failed; trying again with backoff');
     this.deps.events.emit('worker.error', { error, where: 'lease taker' });
   }
 

@@ -393,16 +393,24 @@ describe('LeaseCoordinator: scan turns', () => {
     await run.stop();
   });
 
-  test('any other taker failure is reported as worker.error and tried again at the next turn', async () => {
+  test('any other taker failure is reported as worker.error and tried again soon, backing off to the taker period', async () => {
     const clock = new VirtualClock();
     const table = new MemoryLeaseTable([]);
     const a = worker(table, clock, 'A');
     table.fail('listLeases', () => new KinesisClientLibDependencyException('Scan: 500'));
     const run = running(a.coordinator, clock);
-    await clock.advance(a.coordinator.takerIntervalMillis);
+    await clock.advance(0);
+    assert.equal(table.count('listLeases'), 1);
+    const fleetGap = Math.round(FAILOVER / 6);
+    await clock.advance(fleetGap);
+    assert.equal(table.count('listLeases'), 2, 'the first retry comes within one fleet gap, not a taker period later');
+    // Then the waits double (with jitter) up to the taker period: 2 gaps, 4, 8, then the period itself.
+    await clock.advance(15 * fleetGap);
+    const retries = table.count('listLeases');
+    assert.ok(retries >= 4 && retries <= 6, `backing off (${retries} scans in 16 fleet gaps)`);
     assert.deepEqual(run.fatal, []);
-    assert.equal(table.count('listLeases'), 2);
-    assert.deepEqual(a.of('worker.error').map((e) => e.where), ['lease taker', 'lease taker']);
+    assert.ok(a.of('worker.error').every((e) => e.where === 'lease taker'));
+    assert.equal(a.of('worker.error').length, retries);
     await run.stop();
   });
 });
