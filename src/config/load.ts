@@ -1,6 +1,6 @@
 /**
  * Turning input into a validated KclConfig: `buildConfig` (defaults and validation, also for configs built in
- * code) and the reading of the Java MultiLangDaemon's properties keys (see docs/multilang-protocol.md,
+ * code) and the reading of the Java MultiLangDaemon's properties keys (see docs/daemon-protocol.md,
  * 'Properties file'). Both go through the field table in fields.ts; this file adds only the rules that span
  * fields (epsilon against the failover time, the initial position and its timestamp) and the unknown-key
  * warnings. Where Java is lenient in ways that hide mistakes (an unparsable number silently becomes 0, an unknown
@@ -130,7 +130,7 @@ export type PropertyValues = ReadonlyMap<string, string>;
  * Maps the Java daemon's keys onto KclConfig and validates the result like `buildConfig`, reporting every bad
  * value in one ConfigError.
  *
- * Differences from Java, on purpose (see docs/multilang-protocol.md, 'Properties file'):
+ * Differences from Java, on purpose (see docs/daemon-protocol.md, 'Properties file'):
  * - A value that does not convert (number, boolean, enum, URL, ARN) is a ConfigError, not a silent 0/false.
  * - Explicit zero/false values ARE applied. Java skips a value equal to the field type's default (0, false), so
  *   `cleanupLeasesUponShardCompletion = false` does nothing there; here it gives false, and `maxRecords = 0` is an

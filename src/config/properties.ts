@@ -1,5 +1,5 @@
 /**
- * The `.properties` reader. It reproduces `java.util.Properties.load` exactly (see docs/multilang-protocol.md,
+ * The `.properties` reader. It reproduces `java.util.Properties.load` exactly (see docs/daemon-protocol.md,
  * 'Properties file'), because the files it reads were written for the Java MultiLangDaemon and must mean the
  * same thing here: continuation lines, escapes, separators and "no inline comments" all follow Java, quirks
  * included.

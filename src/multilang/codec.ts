@@ -1,5 +1,5 @@
 /**
- * The wire format of the multi-language protocol (docs/multilang-protocol.md, 'Messages'): encoding the daemon's actions exactly as
+ * The wire format of the multi-language protocol (docs/daemon-protocol.md, 'Messages'): encoding the daemon's actions exactly as
  * the Java daemon writes them, decoding child output with Jackson's strictness (unknown property = skipped
  * line) and its scalar coercions, decoding daemon actions on the child side leniently (like kclpy/aws-kcl),
  * and splitting byte streams into lines. Nothing here does I/O.
@@ -17,7 +17,7 @@ import type {
 
 // ---- encoding -------------------------------------------------------------------------------------------
 
-/** Escaping non-ASCII keeps children independent of their locale's default charset (docs/multilang-protocol.md, 'Messages'). */
+/** Escaping non-ASCII keeps children independent of their locale's default charset (docs/daemon-protocol.md, 'Messages'). */
 function jsonString(value: string | null | undefined): string {
   if (value === null || value === undefined) return 'null';
   return JSON.stringify(value).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

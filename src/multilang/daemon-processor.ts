@@ -1,6 +1,6 @@
 /**
  * The daemon side of the multi-language protocol: a RecordProcessor that runs the user's executable as a
- * child process for one shard and drives it over stdin/stdout (docs/multilang-protocol.md, 'Child lifecycle').
+ * child process for one shard and drives it over stdin/stdout (docs/daemon-protocol.md, 'Child lifecycle').
  *
  * Where the Java daemon kills itself (a child that crashes, exits, closes stdout, answers for the wrong
  * action or goes silent past `timeoutInSeconds`), this processor kills and reaps that one child and throws

@@ -1,5 +1,5 @@
 /**
- * multilang/ owns the MultiLangDaemon: the protocol codec (docs/multilang-protocol.md), the daemon-side
+ * multilang/ owns the MultiLangDaemon: the protocol codec (docs/daemon-protocol.md), the daemon-side
  * processor that drives a child process per shard, and the child-side runner for TypeScript processors
  * (`kcl-ts/child`). It uses the core; the core never imports it.
  */

@@ -1,5 +1,5 @@
 /**
- * This file owns the message shapes of the protocol (docs/multilang-protocol.md, 'Messages'). Field order in
+ * This file owns the message shapes of the protocol (docs/daemon-protocol.md, 'Messages'). Field order in
  * the interfaces is the order the Java daemon writes them, which the codec reproduces.
  */
 
@@ -64,7 +64,7 @@ export type DaemonMessage =
 export type DaemonAction = Exclude<DaemonMessage['action'], 'checkpoint'>;
 
 /**
- * KCL 1.x daemons sent `shutdown` with a reason (docs/multilang-protocol.md, 'Messages'). Our daemon never emits it; the child runner
+ * KCL 1.x daemons sent `shutdown` with a reason (docs/daemon-protocol.md, 'Messages'). Our daemon never emits it; the child runner
  * still understands it so a TypeScript child also works under an old Java daemon.
  */
 export interface LegacyShutdownMessage {

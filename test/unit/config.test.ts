@@ -1,5 +1,5 @@
 /**
- * KclConfig building and the mapping of the Java daemon's properties keys (see docs/multilang-protocol.md,
+ * KclConfig building and the mapping of the Java daemon's properties keys (see docs/daemon-protocol.md,
  * 'Properties file'): the seed sample file, defaults, every bad-value error (all of them at once), warnings for
  * unknown keys, and the deliberate differences from Java (explicit false applied, bad values rejected). The
  * daemon's own keys are tested in daemon-config.test.ts.

@@ -1,5 +1,5 @@
 /**
- * The TypeScript child runner (docs/multilang-protocol.md, 'Messages' and 'Checkpoint requests'): a fake daemon drives runChildProcessor over in-memory streams,
+ * The TypeScript child runner (docs/daemon-protocol.md, 'Messages' and 'Checkpoint requests'): a fake daemon drives runChildProcessor over in-memory streams,
  * and one test runs a real child process to prove stray console.log output cannot reach the protocol.
  */
 import { test, describe } from 'node:test';

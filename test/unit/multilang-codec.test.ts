@@ -1,5 +1,5 @@
 /**
- * Multi-language protocol codec (docs/multilang-protocol.md, 'Messages'): byte-exact daemon messages, Jackson-like decoding of child
+ * Multi-language protocol codec (docs/daemon-protocol.md, 'Messages'): byte-exact daemon messages, Jackson-like decoding of child
  * lines (blank, garbage, unknown properties, scalar coercion, lossless big sequence numbers), and line framing.
  */
 import { test, describe } from 'node:test';

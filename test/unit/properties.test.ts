@@ -1,5 +1,5 @@
 /**
- * The `.properties` reader against java.util.Properties.load semantics (docs/multilang-protocol.md, 'Properties file'),
+ * The `.properties` reader against java.util.Properties.load semantics (docs/daemon-protocol.md, 'Properties file'),
  * one rule at a time, plus the UTF-8 / Latin-1 file decoding.
  */
 
