@@ -101,10 +101,6 @@ export function awsErrorKind(err: unknown): AwsErrorKind {
   return 'other';
 }
 
-export function isConditionalCheckFailed(err: unknown): boolean {
-  return awsErrorKind(err) === 'conditional-check-failed';
-}
-
 /**
  * Maps an SDK error to the library's family: ThrottlingException, InvalidStateException (not found), or an
  * AwsCallError (a KinesisClientLibDependencyException, retriable by kind). `what` names the call for the message.
