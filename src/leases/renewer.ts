@@ -45,17 +45,19 @@ export class LeaseRenewer {
 
   /** One round: renews every held lease; says once when renewals fail and when leases had to be dropped. */
   async renewAll(): Promise<void> {
-    const held = this.held.keys();
-    const outcomes = await Promise.all(held.map(async (leaseKey) => ({ leaseKey, ...(await this.renewOne(leaseKey)) })));
-    // A renewal the worker's own stop cut short is no failure of the table.
-    const failed = outcomes.flatMap((o) => (o.kind === 'failed' && awsErrorKind(o.error) !== 'aborted' ? [o] : []));
-    if (failed.length > 0) {
-      const lastSuccessAt = Math.min(...failed.map((f) => f.lastRenewedAt));
-      // Every lease is named, also those whose renewal a recent checkpoint made unnecessary this round: the
-      // warning is said once per outage, and they depend on the same table.
-      this.health.renewalsFailed(held.filter((k) => this.held.has(k)), failed[0]!.error, lastSuccessAt);
-    }
+    const outcomes = await Promise.all(this.held.keys().map(async (leaseKey) => ({ leaseKey, ...(await this.renewOne(leaseKey)) })));
+    const failed = outcomes.flatMap((o) => (o.kind === 'failed' ? [o] : []));
+    if (failed.length > 0) this.failed(failed[0]!.error, Math.min(...failed.map((f) => f.lastRenewedAt)));
     this.health.leasesExpired(outcomes.filter((o) => o.kind === 'expired').map((o) => o.leaseKey));
+  }
+
+  /**
+   * A renewal failed. Every held lease is named, also those a recent checkpoint spared a renewal: the warning is
+   * said once per outage, and they all depend on the same table. The worker's own stop is no failure.
+   */
+  private failed(error: Error, lastSuccessAt: number): void {
+    if (awsErrorKind(error) === 'aborted') return;
+    this.health.renewalsFailed(this.held.keys(), error, lastSuccessAt);
   }
 
   private async renewOne(leaseKey: string): Promise<RenewalOutcome> {
@@ -70,7 +72,13 @@ export class LeaseRenewer {
       for (;;) {
         try {
           const handoffPending = entry.handoffTo !== undefined;
-          const renewed = await retry(() => this.table.renewLease(entry.lease, { handoffPending }), { policy: RETRY.leaseWrite, clock: this.clock });
+          const renewed = await retry(() => this.table.renewLease(entry.lease, { handoffPending }), {
+            policy: RETRY.leaseWrite,
+            clock: this.clock,
+            // Said at the first failed attempt, while the leases are still valid: the operator hears it before
+            // processing stops, not with it.
+            onRetry: ({ error }) => this.failed(error, entry.lastRenewedAt),
+          });
           if (renewed) {
             this.held.confirm(entry, renewed, sentAt);
             return { kind: 'done' };
