@@ -129,6 +129,10 @@ export class ShardConsumer {
     try {
       if ((await this.waitOnParents()) && (await this.initialize())) await this.processLoop();
       this.transition('SHUTTING_DOWN');
+      // Asked to shut down while, by this worker's own clock, the lease may have expired (a worker cut off from
+      // its lease table, then stopped): another worker may be processing the shard already, and a checkpoint
+      // can no longer be written, so the processor gets leaseLost, not shutdownRequested.
+      if ((this.reason ?? 'REQUESTED') === 'REQUESTED' && !this.deps.leases.isHeld(this.shardId, this.deps.concurrencyToken)) this.setReason('LEASE_LOST');
       const reason = this.reason ?? 'REQUESTED';
       await this.shutdown(reason);
       return this.reason ?? reason;

@@ -804,6 +804,17 @@ describe('ShardConsumer', () => {
     assert.equal(h.processor.maxInFlight, 1);
   });
 
+  test('requestShutdown when the lease may have expired by this worker\'s clock → leaseLost, not shutdownRequested', async () => {
+    const h = setup();
+    const run = h.consumer.run();
+    await flushMicrotasks();
+    // Cut off from the lease table past the failover time, then stopped: another worker may hold the shard.
+    h.leases.held = false;
+    h.consumer.requestShutdown();
+    assert.equal(await outcome(run), 'LEASE_LOST');
+    assert.deepEqual(h.processor.calls, ['initialize', 'leaseLost']);
+  });
+
   test('requestShutdown while waiting for records ends promptly (no virtual time needed)', async () => {
     const h = setup();
     const run = h.consumer.run();
