@@ -424,7 +424,9 @@ export function judgeRecoveries(lines: readonly ChaosLine[], faults: readonly Fa
     const first = (match: (l: ChaosLine) => boolean) => earliest(lines.filter((l) => l.w === p.w && l.t > heal && match(l)).map((l) => l.t));
     const processed = first((l) => l.e === 'recs');
     const leased = first((l) => l.e === 'init' || (l.e === 'lease' && l.kind === 'acquired'));
-    const stopped = earliest(faults.filter((f) => f.w === p.w && (f.kind === 'kill' || f.kind === 'term') && f.t >= p.from).map((f) => f.t));
+    // Worker ids are never reused: a SIGTERM or SIGKILL of this worker, even one just before the partition, means
+    // it was on its way out and owes no recovery.
+    const stopped = earliest(faults.filter((f) => f.w === p.w && (f.kind === 'kill' || f.kind === 'term')).map((f) => f.t));
     const exited = earliest(exits.filter((e) => e.w === p.w && e.t >= p.from).map((e) => e.t));
     const again = earliest(faults.filter((f) => f.kind === 'partition' && f.w === p.w && f.net?.id !== p.id && f.t > heal).map((f) => f.t));
     const evidence = Math.min(processed, leased);

@@ -319,7 +319,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       if (now() >= nextPartition && now() < chaosEnd) {
         nextPartition = now() + meanPartitionGap * (0.5 + netRandom());
         const partitioned = new Set([...partitions.values()].flatMap((p) => p.workers));
-        const candidates = live().filter((p) => !p.paused && !partitioned.has(p.id));
+        const candidates = live().filter((p) => !p.paused && !partitioned.has(p.id) && !terminating.has(p.id));
         if (candidates.length > 0) partition(candidates);
         continue;
       }
