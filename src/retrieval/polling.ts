@@ -46,17 +46,7 @@ export interface PollingOptions {
   hashKeyRange?: HashKeyRange;
 }
 
-/** Calls observed, for metrics and tests. */
-export interface PollingStats {
-  getRecords: number;
-  getShardIterator: number;
-  throttled: number;
-  expiredIterators: number;
-  errors: number;
-}
-
 export class PollingRecordsSource implements RecordsSource {
-  readonly stats: PollingStats = { getRecords: 0, getShardIterator: 0, throttled: 0, expiredIterators: 0, errors: 0 };
   private readonly queue: RecordsBatch[] = [];
   private queuedBytes = 0;
   private failure: Error | undefined;
@@ -197,7 +187,6 @@ export class PollingRecordsSource implements RecordsSource {
       if (wait > 0 && !(await sleepUnlessAborted(this.clock, wait, signal))) break;
       const callAt = this.clock.now();
       try {
-        this.stats.getRecords++;
         const input = { ShardIterator: iterator, Limit: this.options.maxRecords };
         const out: GetRecordsCommandOutput = await this.call('GetRecords', AWS_DEADLINES.getRecords, signal, (abortSignal) => this.kinesis.send(new GetRecordsCommand(input), { abortSignal }));
         failures = 0;
@@ -253,12 +242,9 @@ export class PollingRecordsSource implements RecordsSource {
         }
         if (kind === 'expired-iterator') {
           // Normal after a long pause: not a failure, just a fresh iterator from the last record received.
-          this.stats.expiredIterators++;
           this.logger.info({ shardId, lastReceived: this.lastReceived }, 'shard iterator expired; getting a fresh one');
         } else {
           failures++;
-          if (kind === 'throttled') this.stats.throttled++;
-          else this.stats.errors++;
           this.readFailed(error, failures);
           // The iterator is still good after throttling and most errors; after a few failures in a row (or a
           // rejected iterator) a fresh one from the last record received costs one call and rules it out.
@@ -289,7 +275,6 @@ export class PollingRecordsSource implements RecordsSource {
     }
     for (let failures = 0; !signal.aborted; ) {
       try {
-        this.stats.getShardIterator++;
         const out = await this.call('GetShardIterator', AWS_DEADLINES.kinesisControl, signal, (abortSignal) => this.kinesis.send(new GetShardIteratorCommand(input), { abortSignal }));
         this.readSucceeded();
         if (!out.ShardIterator) {
@@ -305,8 +290,6 @@ export class PollingRecordsSource implements RecordsSource {
           return undefined;
         }
         failures++;
-        if (awsErrorKind(error) === 'throttled') this.stats.throttled++;
-        else this.stats.errors++;
         this.readFailed(error, failures);
         const delay = Math.max(retryDelayMillis(RETRY.records, failures), this.options.idleTimeBetweenReadsMillis);
         if (!(await sleepUnlessAborted(this.clock, delay, signal))) break;
