@@ -1,14 +1,16 @@
 /**
  * The SDK v3 clients: endpoints, region, credentials and the HTTP handler.
  *
- * Kinesis always gets the HTTP/1.1 handler: the SDK's default HTTP/2 handler fails intermittently against the
- * emulators (see docs/local-mode.md, 'Traps that matter to users'), and polling gains nothing from HTTP/2 on AWS either.
+ * Kinesis calls get the HTTP/1.1 handler: the SDK's default HTTP/2 handler fails intermittently against the
+ * emulators (see docs/local-mode.md, 'Traps that matter to users'), and polling gains nothing from HTTP/2 on AWS
+ * either. Enhanced fan-out subscriptions get a client of their own: HTTP/2 against AWS, which requires it for
+ * SubscribeToShard, and HTTP/1.1 against an emulator (see subscriptionTransport).
  */
 import http from 'node:http';
 import https from 'node:https';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { fromEnv, fromIni, fromNodeProviderChain, fromInstanceMetadata, fromContainerMetadata, fromTokenFile } from '@aws-sdk/credential-providers';
 import { ConfigError } from '../common/errors.js';
@@ -58,16 +60,32 @@ export function isLoopbackEndpoint(endpoint: string | undefined): boolean {
   }
 }
 
-function httpHandler(timeout: number, logger: Logger | undefined): NodeHttpHandler {
+function httpHandler(timeout: number, logger: Logger | undefined, maxSockets = 256): NodeHttpHandler {
   return new NodeHttpHandler({
     requestTimeout: timeout,
     // Without it the handler only warns on console, and a request on a dead connection waits for ever.
     throwOnRequestTimeout: true,
     logger: sdkLogger(logger),
     connectionTimeout: 5_000,
-    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }),
-    httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 256 }),
+    httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
+    httpsAgent: new https.Agent({ keepAlive: true, maxSockets }),
   });
+}
+
+export type SubscriptionTransport = 'http2' | 'http1.1';
+
+/**
+ * How SubscribeToShard travels: HTTP/2 to AWS (the service requires it), HTTP/1.1 to a loopback or plain-http
+ * endpoint (an emulator: kinesis-local serves event streams over HTTP/1.1 and fails them over HTTP/2).
+ */
+export function subscriptionTransport(kinesisEndpoint: string | undefined): SubscriptionTransport {
+  if (kinesisEndpoint === undefined) return 'http2';
+  if (isLoopbackEndpoint(kinesisEndpoint)) return 'http1.1';
+  try {
+    return new URL(kinesisEndpoint).protocol === 'http:' ? 'http1.1' : 'http2';
+  } catch {
+    return 'http2';
+  }
 }
 
 function resolveRegion(options: AwsClientOptions): string | undefined {
@@ -151,6 +169,28 @@ export function createKinesisClient(options: AwsClientOptions): KinesisClient {
     requestHandler: httpHandler(options.requestTimeoutMillis ?? 60_000, options.logger),
     logger: sdkLogger(options.logger),
     // Retries are ours (common/retry.ts): the SDK's would multiply with them and hide failing calls.
+    maxAttempts: 1,
+  });
+}
+
+/**
+ * The client for enhanced fan-out subscriptions only. Each subscription holds its connection for minutes, so it
+ * never shares a pool with the short calls: over HTTP/1.1 it has sockets of its own, without a cap; over HTTP/2
+ * the SDK gives every event stream a session of its own, so no subscription waits for a stream slot and a dead
+ * connection takes only its own subscription with it. Idle limits are a safety net behind the fan-out source's
+ * own watch on silent subscriptions.
+ */
+export function createKinesisSubscriptionClient(options: AwsClientOptions & { transport?: SubscriptionTransport }): KinesisClient {
+  const transport = options.transport ?? subscriptionTransport(options.kinesisEndpoint);
+  return new KinesisClient({
+    region: resolveRegion(options),
+    endpoint: options.kinesisEndpoint,
+    credentials: resolveCredentials(options.credentials, [options.kinesisEndpoint]),
+    requestHandler:
+      transport === 'http2'
+        ? new NodeHttp2Handler({ requestTimeout: 60_000, sessionTimeout: 360_000, disableConcurrentStreams: false })
+        : httpHandler(60_000, options.logger, Number.POSITIVE_INFINITY),
+    logger: sdkLogger(options.logger),
     maxAttempts: 1,
   });
 }

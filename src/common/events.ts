@@ -39,6 +39,13 @@ export interface KclEventMap {
   'retrieval.failing': { shardId: string; error: Error; failingForMillis: number };
   /** Reads of the shard work again after `retrieval.failing`; nothing was skipped. */
   'retrieval.recovered': { shardId: string; failedForMillis: number };
+  /** An enhanced fan-out subscription to a shard was requested, from this position. */
+  'subscription.started': { shardId: string; startingPosition: { type: string; sequenceNumber?: string; timestamp?: string } };
+  /**
+   * It ended: `completed` (the service closed it, as AWS does every 5 minutes; a new one follows), `shard-end`,
+   * `failed` (with the error; a new one follows after backoff) or `stopped` (the lease or the worker stopped).
+   */
+  'subscription.ended': { shardId: string; outcome: 'completed' | 'shard-end' | 'failed' | 'stopped'; events: number; millis: number; error?: Error };
   /** Every call to AWS, as it ended: 'ok' or the kind of error (aws/errors.ts). */
   'aws.call': { service: 'kinesis' | 'dynamodb'; operation: string; outcome: string; millis: number };
 }

@@ -19,6 +19,7 @@ import {
   httpUrlKind,
   Invalid,
   NON_NEGATIVE,
+  propertiesKey,
   type NotActedOn,
   numberKind,
   oneOfKind,
@@ -30,6 +31,34 @@ import {
 } from './schema.js';
 
 export const INITIAL_POSITIONS = ['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'] as const;
+export const RETRIEVAL_MODES = ['FANOUT', 'POLLING'] as const;
+export type RetrievalMode = (typeof RETRIEVAL_MODES)[number];
+
+/** Setting any of these (without retrievalMode) means polling, as in the Java daemon. */
+export const POLLING_FIELDS = ['maxRecords', 'idleTimeBetweenReadsInMillis', 'millisBehindLatestThresholdForReducedTps', 'retryGetRecordsInSeconds', 'maxGetRecordsThreadPool'] as const;
+
+/**
+ * The Java daemon's rule: retrievalMode as set; unset (or DEFAULT), polling when a polling key is set and
+ * enhanced fan-out otherwise. The reason is logged at start.
+ */
+export function chooseRetrievalMode(given: Readonly<Record<string, unknown>>): { mode: RetrievalMode; reason: string } {
+  const mode = given.retrievalMode;
+  if (mode === 'FANOUT' || mode === 'POLLING') return { mode, reason: `retrievalMode is ${mode}` };
+  const polling = POLLING_FIELDS.filter((name) => given[name] !== undefined).map((name) => propertiesKey(name, CORE_FIELDS[name]) ?? name);
+  if (polling.length > 0) return { mode: 'POLLING', reason: `retrievalMode is not set and the polling key${polling.length > 1 ? 's' : ''} ${polling.join(', ')} ${polling.length > 1 ? 'are' : 'is'} set` };
+  return { mode: 'FANOUT', reason: 'retrievalMode is not set and no polling key is set (the Java KCL default)' };
+}
+
+/** A retrievalMode value: FANOUT or POLLING; in a properties file also DEFAULT (= not set), any case. */
+const retrievalModeKind = (() => {
+  const kind = oneOfKind(RETRIEVAL_MODES, 'is not a retrieval mode');
+  return {
+    ...kind,
+    parse: (text: string) => (text.toUpperCase() === 'DEFAULT' ? undefined : kind.parse(text)),
+  };
+})();
+
+const CONSUMER_ARN = /^arn:aws[^:]*:kinesis:[a-z0-9-]+:\d{12}:stream\/([A-Za-z0-9_.-]{1,128})\/consumer\/[A-Za-z0-9_.-]{1,128}:\d+$/;
 
 /**
  * Keys that are accepted but not acted on, by README group. A field row joins a group with `notActedOn`; a key
@@ -45,14 +74,7 @@ export const NOT_ACTED_ON_GROUPS = {
   },
   retrieval: {
     label: 'retrieval',
-    keys: [
-      { key: 'retrievalMode', note: 'only polling exists; the Java daemon defaults to enhanced fan-out' },
-      'millisBehindLatestThresholdForReducedTps',
-      'retryGetRecordsInSeconds',
-      'maxGetRecordsThreadPool',
-      'fanoutConfig.consumerArn',
-      'fanoutConfig.consumerName',
-    ],
+    keys: [],
   },
   leaseTable: {
     label: 'lease-table tuning',
@@ -209,9 +231,46 @@ export const CORE_FIELDS = {
   // Slack subtracted from the renewal period; must stay below failoverTimeMillis / 3 (checked in load.ts).
   epsilonMillis: defaulted(numberKind(NON_NEGATIVE), 25, { doc: 'slack subtracted from the renewal period', key: null }),
   shardSyncIntervalMillis: defaulted(numberKind(POSITIVE), 60_000, { doc: 'how often the shard list is re-read for new shards' }),
+  retrievalMode: derived(retrievalModeKind, (_done, _problems, given) => chooseRetrievalMode(given).mode, {
+    doc: '`FANOUT` (enhanced fan-out: SubscribeToShard) or `POLLING` (GetRecords); `DEFAULT` or unset: polling if a polling key (`maxRecords`, `idleTimeBetweenReadsInMillis`, `millisBehindLatestThresholdForReducedTps`, `retryGetRecordsInSeconds`, `maxGetRecordsThreadPool`) is set, else fan-out',
+    defaultDoc: '`FANOUT` unless a polling key is set',
+  }),
+  retrievalModeReason: derived(textKind('a non-empty text'), (_done, _problems, given) => chooseRetrievalMode(given).reason, {
+    doc: 'why retrievalMode has its value (logged at start)',
+    defaultDoc: 'derived',
+    key: null,
+  }),
+  consumerName: derived(textKind('a stream consumer name (1-128 characters from a-z, A-Z, 0-9, "_", "-" and ".")', { pattern: /^[A-Za-z0-9_.-]{1,128}$/, problem: 'is not a valid consumer name' }), (done) => done.applicationName as string | undefined, {
+    doc: 'fan-out: the stream consumer to read as; registered if missing, never deregistered',
+    defaultDoc: '`applicationName`',
+    key: 'fanoutConfig.consumerName',
+  }),
+  consumerArn: optional(
+    textKind('a stream consumer ARN (arn:aws:kinesis:<region>:<account>:stream/<stream>/consumer/<name>:<timestamp>)', { pattern: CONSUMER_ARN, problem: 'is not a stream consumer ARN' }),
+    {
+      doc: 'fan-out: an existing consumer to read as (no registration)',
+      defaultDoc: 'none',
+      key: 'fanoutConfig.consumerArn',
+    },
+  ),
   // Kinesis GetRecords rejects a Limit above 10000.
-  maxRecords: defaulted(numberKind({ integer: true, min: 1, max: 10_000 }), 10_000, { doc: 'GetRecords limit (1–10000)' }),
-  idleTimeBetweenReadsInMillis: defaulted(numberKind(NON_NEGATIVE), 1_500, { doc: 'minimum time between GetRecords calls on a shard' }),
+  maxRecords: defaulted(numberKind({ integer: true, min: 1, max: 10_000 }), 10_000, { doc: 'polling: GetRecords limit (1–10000)' }),
+  idleTimeBetweenReadsInMillis: defaulted(numberKind(NON_NEGATIVE), 1_500, { doc: 'polling: minimum time between GetRecords calls on a shard' }),
+  millisBehindLatestThresholdForReducedTps: optional(numberKind(NON_NEGATIVE), {
+    doc: 'polling: read less often when this close to the tip',
+    defaultDoc: 'off',
+    notActedOn: notActedOn('retrieval', 'counts as a polling key'),
+  }),
+  retryGetRecordsInSeconds: optional(numberKind({ integer: true, min: 1 }), {
+    doc: 'polling: hedged GetRecords',
+    defaultDoc: 'off',
+    notActedOn: notActedOn('retrieval', 'counts as a polling key'),
+  }),
+  maxGetRecordsThreadPool: optional(numberKind({ integer: true, min: 1 }), {
+    doc: 'polling: hedged GetRecords threads',
+    defaultDoc: 'off',
+    notActedOn: notActedOn('retrieval', 'counts as a polling key'),
+  }),
   callProcessRecordsEvenForEmptyRecordList: defaulted(booleanKind, false, {
     doc: 'call `processRecords` with `[]` when a poll is empty',
   }),

@@ -53,6 +53,7 @@ export function checkConfig(input: Partial<KclConfig>, problems: Problems, optio
       : input;
   const config = validateFields(CORE_FIELDS, positioned, problems, options) as Partial<KclConfig>;
   checkEpsilon(config, problems);
+  checkConsumerArn(config, problems);
   if (config.initialPositionInStream === 'AT_TIMESTAMP' && config.initialPositionTimestamp === undefined) {
     // Skipped when the timestamp was already reported (invalid, or missing from the file under its own key).
     if (!options.skip?.has('initialPositionTimestamp') && !problems.has('initialPositionTimestamp')) {
@@ -70,6 +71,16 @@ function checkEpsilon(config: Partial<KclConfig>, problems: Problems): void {
   if (epsilonMillis >= limit) {
     const expected = `a number >= 0 and less than failoverTimeMillis / 3 (${Math.round(limit * 100) / 100})`;
     problems.invalid('epsilonMillis', show(epsilonMillis), new Invalid('is too large', expected));
+  }
+}
+
+/** A consumer ARN names its stream: reading another stream's consumer could only fail later, less clearly. */
+function checkConsumerArn(config: Partial<KclConfig>, problems: Problems): void {
+  const { consumerArn, streamName } = config;
+  if (consumerArn === undefined || streamName === undefined) return;
+  const arnStream = /:stream\/([^/]+)\/consumer\//.exec(consumerArn)?.[1];
+  if (arnStream !== undefined && arnStream !== streamName) {
+    problems.invalid('consumerArn', show(consumerArn), new Invalid(`is a consumer of stream "${arnStream}", not of "${streamName}"`, `a consumer ARN of stream "${streamName}"`));
   }
 }
 

@@ -57,7 +57,8 @@ export interface Kind<T> {
   /** Checks a value given in code (or converted from a file); returns it, or why it is refused. */
   check(value: unknown): T | Invalid;
   /** Converts the trimmed, non-blank text of a properties value; `check` still runs on the result. */
-  parse(text: string): T | Invalid;
+  /** Undefined: the text means "not set" (Java's `DEFAULT` for an enum), so the field's default applies. */
+  parse(text: string): T | Invalid | undefined;
   /** How a default is written in the README. */
   format(value: T): string;
 }
@@ -227,7 +228,8 @@ export interface FieldSpec<T> {
 }
 
 /** Fills a default from fields validated before it (table order), reporting problems it finds there. */
-export type Derive<T> = (done: Readonly<Record<string, unknown>>, problems: Problems) => T | undefined;
+/** `given` is the input as the caller gave it (before defaults), for defaults that depend on what was set. */
+export type Derive<T> = (done: Readonly<Record<string, unknown>>, problems: Problems, given: Readonly<Record<string, unknown>>) => T | undefined;
 
 export interface Field<T, P extends Presence = Presence> extends FieldSpec<T> {
   presence: P;
@@ -341,6 +343,7 @@ export function readFields(table: FieldTable, values: ReadonlyMap<string, string
       warn(`${winner.key} and ${loser.key} are both set; using ${winner.key} = ${JSON.stringify(text)}`);
     }
     const parsed = (winner.parse ?? field.kind.parse)(text);
+    if (parsed === undefined) continue;
     const value = parsed instanceof Invalid ? parsed : field.kind.check(parsed);
     if (value instanceof Invalid) {
       problems.invalid(winner.key, show(text), value);
@@ -378,7 +381,7 @@ export function validateFields(table: FieldTable, input: object, problems: Probl
       if (field.presence === 'required') {
         problems.missing(name, (options.fromFile ? field.missingFromFile : undefined) ?? expectedOf(field));
       } else if (field.derive) {
-        const value = field.derive(done, problems);
+        const value = field.derive(done, problems, given);
         if (value !== undefined) done[name] = value;
       } else if (field.default !== undefined) {
         done[name] = field.default;

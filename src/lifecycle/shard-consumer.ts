@@ -13,7 +13,7 @@ import { RecordProcessorCheckpointer } from '../checkpoint/checkpointer.js';
 import { formatSequenceNumber, isShardEnd, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import type { Lease } from '../leases/lease.js';
 import type { ChildShard, RecordProcessor } from '../processor/types.js';
-import type { RecordsBatch, RecordsSource } from '../retrieval/polling.js';
+import type { RecordsBatch, RecordsSource } from '../retrieval/source.js';
 import { canTransition, mergeShutdownReason, type ConsumerState, type ShutdownReason } from './states.js';
 
 /** What a consumer needs from the lease layer, and nothing more. */

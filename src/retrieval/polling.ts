@@ -8,28 +8,16 @@ import { awsErrorKind } from '../aws/errors.js';
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
 import type { KclEvents } from '../common/events.js';
 import { RETRY, retryDelayMillis } from '../common/retry.js';
-import { hashKeyRangeOf, type HashKeyRange } from '../common/hash-key-range.js';
+import type { HashKeyRange } from '../common/hash-key-range.js';
 import { toError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { compareSequenceNumbers, isSentinel, isShardEnd, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
-import type { ChildShard, KinesisClientRecord } from '../processor/types.js';
-import { toUserRecords } from './records.js';
+import { isShardEnd, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
+import type { ChildShard } from '../processor/types.js';
+import { ReadHealth } from './read-health.js';
+import { CheckpointFilter, startingPosition, toChildShards, unpackRecords } from './records.js';
+import { BatchQueue, type RecordsBatch, type RecordsSource } from './source.js';
 
-export interface RecordsBatch {
-  readonly records: readonly KinesisClientRecord[];
-  readonly millisBehindLatest: number;
-  /** True when the shard is closed and this is its last batch. */
-  readonly isShardEnd: boolean;
-  readonly childShards?: readonly ChildShard[];
-  /** Payload bytes, for the prefetch bound. */
-  readonly bytes: number;
-}
-
-/** What a consumer reads from. `next` waits for the next batch; `close` stops fetching. */
-export interface RecordsSource {
-  next(signal: AbortSignal): Promise<RecordsBatch>;
-  close(): Promise<void>;
-}
+export type { RecordsBatch, RecordsSource } from './source.js';
 
 export interface PollingOptions {
   streamName: string;
@@ -47,99 +35,38 @@ export interface PollingOptions {
 }
 
 export class PollingRecordsSource implements RecordsSource {
-  private readonly queue: RecordsBatch[] = [];
-  private queuedBytes = 0;
-  private failure: Error | undefined;
-  private finished = false;
-  private wakeConsumer: (() => void) | undefined;
-  private wakeProducer: (() => void) | undefined;
+  private readonly queue: BatchQueue;
   private readonly controller = new AbortController();
   private loop: Promise<void> | undefined;
   /** The last Kinesis record received: where to resume after an expired iterator. */
   private lastReceived: string | undefined;
-
-  /** Since when reads of this shard have been failing (this clock), and whether that was reported. */
-  private failingSince: number | undefined;
-  private failureReported = false;
+  private readonly health: ReadHealth;
 
   constructor(
     private readonly kinesis: KinesisClient,
     private readonly options: PollingOptions,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly events?: KclEvents,
+    events?: KclEvents,
     private readonly onCall?: (outcome: AwsCallOutcome) => void,
-  ) {}
+  ) {
+    this.queue = new BatchQueue(options.shardId, options.maxPendingBatches, options.maxPendingBytes ?? 8 * 1024 * 1024);
+    this.health = new ReadHealth(options.shardId, clock, logger, events);
+  }
 
   private call<T>(operation: string, deadlineMillis: number, signal: AbortSignal, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     const what = `${operation} ${this.options.streamName}/${this.options.shardId}`;
     return callAws({ service: 'kinesis', operation, what, deadlineMillis, signal, onOutcome: this.onCall }, send);
   }
 
-  /**
-   * A read failed. Reported once per outage (a warning and `retrieval.failing`), except throttling, which is
-   * Kinesis pacing us and only reported when it persists.
-   */
-  private readFailed(error: Error, consecutive: number): void {
-    const now = this.clock.now();
-    this.failingSince ??= now;
-    if (this.failureReported || (awsErrorKind(error) === 'throttled' && consecutive < 5)) return;
-    this.failureReported = true;
-    const { shardId } = this.options;
-    const failingForMillis = now - this.failingSince;
-    this.logger.warn({ shardId, err: error.message, failingForMillis }, `reading shard ${shardId} is failing; retrying with backoff from where it was`);
-    this.events?.emit('retrieval.failing', { shardId, error, failingForMillis });
-  }
-
-  private readSucceeded(): void {
-    if (this.failingSince === undefined) return;
-    const failedForMillis = this.clock.now() - this.failingSince;
-    if (this.failureReported) {
-      const { shardId } = this.options;
-      this.logger.warn({ shardId, failedForMillis }, `reading shard ${shardId} works again`);
-      this.events?.emit('retrieval.recovered', { shardId, failedForMillis });
-    }
-    this.failingSince = undefined;
-    this.failureReported = false;
-  }
-
-  async next(signal: AbortSignal): Promise<RecordsBatch> {
-    this.loop ??= this.fetchLoop().catch((err: unknown) => {
-      this.failure = toError(err);
-      this.wakeConsumer?.();
-    });
-    for (;;) {
-      const batch = this.queue.shift();
-      if (batch) {
-        this.queuedBytes -= batch.bytes;
-        this.wakeProducer?.();
-        return batch;
-      }
-      if (this.failure) throw this.failure;
-      if (signal.aborted) throw signal.reason;
-      if (this.finished) throw new Error(`records source for ${this.options.shardId} is closed`);
-      await new Promise<void>((resolve) => {
-        const onAbort = () => resolve();
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.wakeConsumer = () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        };
-      });
-      this.wakeConsumer = undefined;
-    }
+  next(signal: AbortSignal): Promise<RecordsBatch> {
+    this.loop ??= this.fetchLoop().catch((err: unknown) => this.queue.fail(toError(err)));
+    return this.queue.take(signal);
   }
 
   async close(): Promise<void> {
     this.controller.abort();
-    this.wakeProducer?.();
     await this.loop;
-  }
-
-  private push(batch: RecordsBatch): void {
-    this.queue.push(batch);
-    this.queuedBytes += batch.bytes;
-    this.wakeConsumer?.();
   }
 
   /**
@@ -147,23 +74,7 @@ export class PollingRecordsSource implements RecordsSource {
    * at SHARD_END); [] = the shard or stream is gone, so there are no children to follow.
    */
   private endOfShard(childShards: ChildShard[] | undefined): void {
-    this.push({ records: [], millisBehindLatest: 0, isShardEnd: true, childShards, bytes: 0 });
-    this.finished = true;
-  }
-
-  private async waitForSpace(signal: AbortSignal): Promise<void> {
-    const maxBytes = this.options.maxPendingBytes ?? 8 * 1024 * 1024;
-    while (!signal.aborted && (this.queue.length >= this.options.maxPendingBatches || (this.queue.length > 0 && this.queuedBytes >= maxBytes))) {
-      await new Promise<void>((resolve) => {
-        const onAbort = () => resolve();
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.wakeProducer = () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        };
-      });
-      this.wakeProducer = undefined;
-    }
+    this.queue.push({ records: [], millisBehindLatest: 0, isShardEnd: true, childShards, bytes: 0 });
   }
 
   private async fetchLoop(): Promise<void> {
@@ -175,12 +86,11 @@ export class PollingRecordsSource implements RecordsSource {
     }
     let iterator: string | undefined = await this.getIterator(signal);
     if (iterator === undefined) return;
-    // Records at or before the checkpoint are re-read by AT_SEQUENCE_NUMBER and dropped here.
-    let filterUpTo: ExtendedSequenceNumber | undefined = isSentinel(start.sequenceNumber) ? undefined : start;
+    const filter = new CheckpointFilter(start);
     let lastCallAt: number | undefined;
     let failures = 0;
     while (!signal.aborted) {
-      await this.waitForSpace(signal);
+      await this.queue.waitForSpace(signal);
       if (signal.aborted) break;
       const idle = this.options.idleTimeBetweenReadsMillis;
       const wait = failures > 0 ? Math.max(retryDelayMillis(RETRY.records, failures), idle) : lastCallAt === undefined ? 0 : lastCallAt + idle - this.clock.now();
@@ -190,45 +100,13 @@ export class PollingRecordsSource implements RecordsSource {
         const input = { ShardIterator: iterator, Limit: this.options.maxRecords };
         const out: GetRecordsCommandOutput = await this.call('GetRecords', AWS_DEADLINES.getRecords, signal, (abortSignal) => this.kinesis.send(new GetRecordsCommand(input), { abortSignal }));
         failures = 0;
-        this.readSucceeded();
+        this.health.succeeded();
         lastCallAt = callAt;
-        let records: KinesisClientRecord[] = [];
-        let bytes = 0;
-        for (const r of out.Records ?? []) {
-          bytes += r.Data?.byteLength ?? 0;
-          if (r.SequenceNumber) this.lastReceived = r.SequenceNumber;
-          const unpacked = toUserRecords(r, this.options.hashKeyRange);
-          if (unpacked.outcome === 'corrupt' || unpacked.outcome === 'out-of-range') {
-            this.logger.warn(
-              { shardId, sequenceNumber: r.SequenceNumber, outcome: unpacked.outcome, reason: unpacked.reason },
-              unpacked.outcome === 'corrupt'
-                ? 'KPL aggregate is corrupt; delivering it unchanged as one record'
-                : 'KPL aggregate has a user record outside this shard\'s hash range; dropping it, as the KCL does',
-            );
-          }
-          records.push(...unpacked.records);
-        }
-        if (filterUpTo && records.length > 0) {
-          const upTo: ExtendedSequenceNumber = filterUpTo;
-          records = records.filter((rec) => compareSequenceNumbers(rec, upTo) > 0);
-          if (records.length > 0) filterUpTo = undefined;
-        }
+        const { records, bytes, lastSequenceNumber } = unpackRecords(out.Records, shardId, this.options.hashKeyRange, this.logger);
+        if (lastSequenceNumber) this.lastReceived = lastSequenceNumber;
         const isShardEnd = !out.NextShardIterator;
-        this.push({
-          records,
-          millisBehindLatest: out.MillisBehindLatest ?? 0,
-          isShardEnd,
-          childShards: out.ChildShards?.map((c) => ({
-            shardId: c.ShardId ?? '',
-            parentShards: c.ParentShards ?? [],
-            hashKeyRange: hashKeyRangeOf(c.HashKeyRange),
-          })),
-          bytes,
-        });
-        if (isShardEnd) {
-          this.finished = true;
-          return;
-        }
+        this.queue.push({ records: filter.apply(records), millisBehindLatest: out.MillisBehindLatest ?? 0, isShardEnd, childShards: toChildShards(out.ChildShards), bytes });
+        if (isShardEnd) return;
         iterator = out.NextShardIterator;
       } catch (err) {
         if (signal.aborted) break;
@@ -245,7 +123,7 @@ export class PollingRecordsSource implements RecordsSource {
           this.logger.info({ shardId, lastReceived: this.lastReceived }, 'shard iterator expired; getting a fresh one');
         } else {
           failures++;
-          this.readFailed(error, failures);
+          this.health.failed(error, failures);
           // The iterator is still good after throttling and most errors; after a few failures in a row (or a
           // rejected iterator) a fresh one from the last record received costs one call and rules it out.
           if (kind === 'throttled' || (kind !== 'invalid' && failures < 3)) continue;
@@ -260,23 +138,18 @@ export class PollingRecordsSource implements RecordsSource {
   /** An iterator from the last record received, or from the start position; retried until the signal aborts. */
   private async getIterator(signal: AbortSignal): Promise<string | undefined> {
     const { streamName, shardId, start, initialTimestamp } = this.options;
-    const input: GetShardIteratorCommandInput = { StreamName: streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' };
-    if (this.lastReceived) {
-      input.ShardIteratorType = 'AFTER_SEQUENCE_NUMBER';
-      input.StartingSequenceNumber = this.lastReceived;
-    } else if (start.sequenceNumber === 'LATEST' || start.sequenceNumber === 'TRIM_HORIZON') {
-      input.ShardIteratorType = start.sequenceNumber;
-    } else if (start.sequenceNumber === 'AT_TIMESTAMP') {
-      input.ShardIteratorType = 'AT_TIMESTAMP';
-      input.Timestamp = initialTimestamp ?? new Date(0);
-    } else {
-      input.ShardIteratorType = 'AT_SEQUENCE_NUMBER';
-      input.StartingSequenceNumber = start.sequenceNumber;
-    }
+    const position = startingPosition(start, initialTimestamp, this.lastReceived);
+    const input: GetShardIteratorCommandInput = {
+      StreamName: streamName,
+      ShardId: shardId,
+      ShardIteratorType: position.type,
+      StartingSequenceNumber: position.sequenceNumber,
+      Timestamp: position.timestamp,
+    };
     for (let failures = 0; !signal.aborted; ) {
       try {
         const out = await this.call('GetShardIterator', AWS_DEADLINES.kinesisControl, signal, (abortSignal) => this.kinesis.send(new GetShardIteratorCommand(input), { abortSignal }));
-        this.readSucceeded();
+        this.health.succeeded();
         if (!out.ShardIterator) {
           this.endOfShard([]);
           return undefined;
@@ -290,7 +163,7 @@ export class PollingRecordsSource implements RecordsSource {
           return undefined;
         }
         failures++;
-        this.readFailed(error, failures);
+        this.health.failed(error, failures);
         const delay = Math.max(retryDelayMillis(RETRY.records, failures), this.options.idleTimeBetweenReadsMillis);
         if (!(await sleepUnlessAborted(this.clock, delay, signal))) break;
       }

@@ -121,6 +121,8 @@ export interface ShardSyncResult {
   leasesCreated: number;
   /** The table as scanned before the new leases were created (reused by lease cleanup: one scan, not two). */
   leasesBefore: Lease[];
+  /** Shards the listing shows closed (they have an ending sequence number). */
+  closedShardIds: string[];
 }
 
 /** One shard sync: list shards, create the missing leases (conditional creates; "already exists" is fine). */
@@ -141,7 +143,8 @@ export async function syncShards(
   for (const lease of toCreate) {
     if (await table.createLeaseIfNotExists(lease)) created++;
   }
-  return { shardCount: shards.length, leasesCreated: created, leasesBefore: leases };
+  const closedShardIds = shards.filter((s) => s.endingSequenceNumber !== undefined).map((s) => s.shardId);
+  return { shardCount: shards.length, leasesCreated: created, leasesBefore: leases, closedShardIds };
 }
 
 /**

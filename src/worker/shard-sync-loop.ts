@@ -35,6 +35,7 @@ export interface ShardSyncDeps {
 
 export class ShardSyncLoop {
   private stateValue: ShardSyncState = 'waiting';
+  private closed: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly config: ShardSyncConfig,
@@ -50,7 +51,7 @@ export class ShardSyncLoop {
     const { clock, leases, events } = this.deps;
     const recent = leases.latestScan();
     const fresh = recent && clock.now() - recent.at < RECENT_SCAN_MILLIS ? recent.leases : undefined;
-    const { shardCount, leasesCreated, leasesBefore } = await syncShards(
+    const { shardCount, leasesCreated, leasesBefore, closedShardIds } = await syncShards(
       this.deps.kinesis,
       this.deps.table,
       this.config.streamName,
@@ -59,6 +60,7 @@ export class ShardSyncLoop {
       signal,
       fresh,
     );
+    this.closed = new Set(closedShardIds);
     events.emit('shards.synced', { shardCount, leasesCreated });
     if (leasesCreated > 0) leases.requestTake();
     return leasesBefore;
@@ -81,6 +83,11 @@ export class ShardSyncLoop {
         if (!this.isStopped()) this.stateValue = 'waiting';
       }
     }
+  }
+
+  /** Whether the latest listing showed the shard closed (a fan-out subscription uses it to confirm a quiet end). */
+  isShardClosed(shardId: string): boolean {
+    return this.closed.has(shardId);
   }
 
   /** A method, not a property read, so a check after an await sees a stop() that happened meanwhile. */

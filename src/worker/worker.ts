@@ -7,7 +7,7 @@ import { setMaxListeners } from 'node:events';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AwsCallOutcome } from '../aws/call.js';
-import { createDynamoDBClient, createKinesisClient } from '../aws/clients.js';
+import { createDynamoDBClient, createKinesisClient, createKinesisSubscriptionClient, subscriptionTransport } from '../aws/clients.js';
 import { sleepUnlessAborted, systemClock, type Clock } from '../common/clock.js';
 import { InvalidStateException, toError } from '../common/errors.js';
 import { retry, RETRY } from '../common/retry.js';
@@ -21,7 +21,11 @@ import { LeaseTable } from '../leases/lease-table.js';
 import type { Lease } from '../leases/lease.js';
 import { ShardConsumer } from '../lifecycle/shard-consumer.js';
 import type { RecordProcessorFactory } from '../processor/types.js';
+import { ensureStreamConsumer } from '../retrieval/consumer-registration.js';
+import { FanOutRecordsSource } from '../retrieval/fanout.js';
 import { PollingRecordsSource } from '../retrieval/polling.js';
+import type { RecordsSource } from '../retrieval/source.js';
+import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import { createChildLeases } from '../shards/shard-sync.js';
 import { ConsumerSupervisor, type ShardProgress } from './consumer-supervisor.js';
 import { registerInternals } from './internals.js';
@@ -41,6 +45,11 @@ export interface WorkerOptions {
    * only the clients it built itself: an injected client stays the caller's.
    */
   kinesis?: KinesisClient;
+  /**
+   * The client for enhanced fan-out subscriptions. Default: one built from the config (HTTP/2 against AWS), or
+   * the injected `kinesis` client when one is given.
+   */
+  kinesisSubscriptions?: KinesisClient;
   dynamodb?: DynamoDBClient;
   logger?: Logger;
   clock?: Clock;
@@ -77,6 +86,9 @@ export class Worker {
   readonly events: KclEventStream;
   private readonly emitter: KclEvents;
   private readonly kinesis: KinesisClient;
+  private readonly subscriber: KinesisClient | undefined;
+  /** The fan-out consumer, once registered (fan-out only). */
+  private consumerArn: string | undefined;
   private readonly dynamodb: DynamoDBClient;
   private readonly ownedClients: { destroy(): void }[] = [];
   private readonly leaseTable: LeaseTable;
@@ -117,6 +129,9 @@ export class Worker {
       logger: this.logger,
     };
     this.kinesis = options.kinesis ?? this.own(createKinesisClient(clientOptions));
+    if (this.config.retrievalMode === 'FANOUT') {
+      this.subscriber = options.kinesisSubscriptions ?? (options.kinesis ? options.kinesis : this.own(createKinesisSubscriptionClient(clientOptions)));
+    }
     this.dynamodb = options.dynamodb ?? this.own(createDynamoDBClient(clientOptions));
     this.leaseTable = new LeaseTable(this.dynamodb, this.config.tableName, this.clock, {
       // A lease write answered after its renewal period is worth nothing and holds up the lease's next write.
@@ -227,6 +242,7 @@ export class Worker {
       () => checkNoActiveJava3Leader(this.dynamodb, this.config.tableName, this.clock, this.logger, signal, { applicationName: this.config.applicationName }),
       'checking for a Java KCL 3.x leader',
     );
+    await this.startRetrieval(signal);
     await this.retryInitial(() => this.shardSync.syncOnce(signal), 'initial shard sync');
     this.loops.push(
       this.leases.run(signal, (err) => this.fail(err, 'lease taker')).catch((err: unknown) => this.fail(err, 'lease coordinator')),
@@ -234,6 +250,64 @@ export class Worker {
     );
     if (this.stateValue === 'starting') this.stateValue = 'running';
     this.emitter.emit('worker.started', { workerId: this.workerId });
+  }
+
+  /** Says how shards will be read and why; for fan-out, registers the stream consumer (or checks the configured one). */
+  private async startRetrieval(signal: AbortSignal): Promise<void> {
+    const { retrievalMode, retrievalModeReason, consumerName, streamName } = this.config;
+    if (retrievalMode === 'POLLING') {
+      this.logger.info({ retrievalMode, reason: retrievalModeReason }, `reading shards by polling (GetRecords): ${retrievalModeReason}`);
+      return;
+    }
+    this.consumerArn = await this.retryInitial(
+      () => ensureStreamConsumer(this.kinesis, { streamName, consumerName, consumerArn: this.config.consumerArn, clock: this.clock, logger: this.logger, signal, onCall: this.onAwsCall }),
+      'registering the enhanced fan-out consumer',
+    );
+    const transport = this.options.kinesisSubscriptions || this.options.kinesis ? 'injected client' : subscriptionTransport(this.config.kinesisEndpoint);
+    this.logger.info(
+      { retrievalMode, reason: retrievalModeReason, consumerArn: this.consumerArn, transport },
+      `reading shards with enhanced fan-out (SubscribeToShard) as consumer ${this.consumerArn}: ${retrievalModeReason}`,
+    );
+  }
+
+  private createSource(leaseKey: string, lease: Lease, start: ExtendedSequenceNumber, logger: Logger): RecordsSource {
+    const { config } = this;
+    if (this.subscriber && this.consumerArn) {
+      return new FanOutRecordsSource(
+        this.subscriber,
+        this.kinesis,
+        {
+          streamName: config.streamName,
+          shardId: leaseKey,
+          consumerArn: this.consumerArn,
+          start,
+          initialTimestamp: config.initialPositionTimestamp,
+          hashKeyRange: lease.hashKeyRange,
+          isShardClosed: () => this.shardSync.isShardClosed(leaseKey),
+        },
+        this.clock,
+        logger,
+        this.emitter,
+        this.onAwsCall,
+      );
+    }
+    return new PollingRecordsSource(
+      this.kinesis,
+      {
+        streamName: config.streamName,
+        shardId: leaseKey,
+        start,
+        initialTimestamp: config.initialPositionTimestamp,
+        maxRecords: config.maxRecords,
+        idleTimeBetweenReadsMillis: config.idleTimeBetweenReadsInMillis,
+        maxPendingBatches: config.maxPendingProcessRecordsInput,
+        hashKeyRange: lease.hashKeyRange,
+      },
+      this.clock,
+      logger,
+      this.emitter,
+      this.onAwsCall,
+    );
   }
 
   /** Retries retriable failures during start-up (20 attempts, as the Java scheduler makes). */
@@ -252,24 +326,7 @@ export class Worker {
       lease,
       concurrencyToken,
       processor: this.options.processorFactory(leaseKey),
-      createSource: (start) =>
-        new PollingRecordsSource(
-          this.kinesis,
-          {
-            streamName: this.config.streamName,
-            shardId: leaseKey,
-            start,
-            initialTimestamp: this.config.initialPositionTimestamp,
-            maxRecords: this.config.maxRecords,
-            idleTimeBetweenReadsMillis: this.config.idleTimeBetweenReadsInMillis,
-            maxPendingBatches: this.config.maxPendingProcessRecordsInput,
-            hashKeyRange: lease.hashKeyRange,
-          },
-          this.clock,
-          logger,
-          this.emitter,
-          this.onAwsCall,
-        ),
+      createSource: (start) => this.createSource(leaseKey, lease, start, logger),
       leases: {
         isHeld: (key, token) => this.leases.isHeld(key, token),
         getLease: (key) => this.leaseTable.getLease(key),

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { repoFile } from '../helpers/config.js';
 import { readmeConfigBlock, renderConfigDocs } from '../../src/config/docs.js';
-import { CORE_FIELDS, DAEMON_KEYS, NOT_ACTED_ON_GROUPS } from '../../src/config/fields.js';
+import { CORE_FIELDS, DAEMON_KEYS, NOT_ACTED_ON_GROUPS, type RecognisedKey } from '../../src/config/fields.js';
 import { ACCEPTED_NOT_ACTED_ON } from '../../src/config/load.js';
 import { type FieldTable, Invalid, propertiesKeys } from '../../src/config/schema.js';
 import { DEFAULTS } from '../../src/config/config.js';
@@ -33,7 +33,7 @@ describe('the README key table', () => {
 
 describe('the field tables', () => {
   test('every properties key belongs to exactly one row or compact entry', () => {
-    const compact = Object.values(NOT_ACTED_ON_GROUPS).flatMap((g) => g.keys.map((k) => (typeof k === 'string' ? k : k.key)));
+    const compact = Object.values(NOT_ACTED_ON_GROUPS).flatMap((g) => g.keys.map((k: RecognisedKey) => (typeof k === 'string' ? k : k.key)));
     const all = [...propertiesKeys(CORE_FIELDS), ...propertiesKeys(DAEMON_FIELDS), ...compact].map((k) => k.toLowerCase());
     const duplicates = all.filter((key, i) => all.indexOf(key) !== i);
     assert.deepEqual(duplicates, []);

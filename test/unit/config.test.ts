@@ -68,6 +68,9 @@ describe('the seed sample file', () => {
     regionName: 'us-east-1',
     initialPositionInStream: 'TRIM_HORIZON',
     awsCredentialsProvider: 'DefaultAWSCredentialsProviderChain',
+    consumerName: 'PythonKCLSample',
+    retrievalMode: 'FANOUT',
+    retrievalModeReason: 'retrievalMode is not set and no polling key is set (the Java KCL default)',
   };
 
   test('loads as is, without warnings (the daemon keys are known, but not the core\'s)', async () => {
@@ -86,7 +89,13 @@ describe('the seed sample file', () => {
     const { config, warnings } = load(text);
     const { workerId, ...rest } = config;
     assert.match(workerId, UUID);
-    assert.deepEqual(rest, { ...expectedSample, idleTimeBetweenReadsInMillis: 1000 });
+    assert.deepEqual(rest, {
+      ...expectedSample,
+      idleTimeBetweenReadsInMillis: 1000,
+      // Uncommented, the sample's maxRecords and idle time are polling keys: the Java daemon then polls too.
+      retrievalMode: 'POLLING',
+      retrievalModeReason: 'retrievalMode is not set and the polling keys maxRecords, idleTimeBetweenReadsInMillis are set',
+    });
     assert.deepEqual(warnings, []);
   });
 
@@ -107,6 +116,9 @@ describe('buildConfig', () => {
       tableName: 'app',
       initialPositionInStream: 'LATEST',
       awsCredentialsProvider: 'DefaultCredentialsProvider',
+      consumerName: 'app',
+      retrievalMode: 'FANOUT',
+      retrievalModeReason: 'retrievalMode is not set and no polling key is set (the Java KCL default)',
     });
     assert.equal('regionName' in config, false);
     assert.equal('initialPositionTimestamp' in config, false);
@@ -289,7 +301,7 @@ describe('keys', () => {
 
   test('known keys the core does not act on are accepted silently', () => {
     const lines = ['leaseAssignmentIntervalMillis = 20000', 'ignoreUnexpectedChildShards = true', 'metricsLevel = SUMMARY',
-      'metricsEnabledDimensions = ShardId, WorkerIdentifier', 'retrievalMode = polling', 'clientVersionConfig = invalid',
+      'metricsEnabledDimensions = ShardId, WorkerIdentifier', 'clientVersionConfig = invalid',
       'workerMetricsTableName = x', 'coordinatorStateTags = a=b', 'kinesisClientConfig = {}', 'logWarningForTaskAfterMillis = 1'];
     const { config, warnings } = load(MINIMAL + lines.join('\n'));
     assert.deepEqual(warnings, []);
@@ -306,11 +318,11 @@ describe('keys', () => {
   test('ACCEPTED_NOT_ACTED_ON lists the parsed-but-unused keys and the table keys', () => {
     for (const key of ['metricsBufferTimeMillis', 'metricsMaxQueueSize', 'validateSequenceNumberBeforeCheckpointing', 'maxActiveThreads',
       'leaseAssignmentIntervalMillis', 'enablePriorityLeaseAssignment', 'initialLeaseTableReadCapacity',
-      'maxLeaseRenewalThreads', 'listShardsBackoffTimeInMillis', 'metricsLevel', 'retrievalMode',
+      'maxLeaseRenewalThreads', 'listShardsBackoffTimeInMillis', 'metricsLevel', 'millisBehindLatestThresholdForReducedTps',
       'workerMetricsTableName', 'coordinatorStateTags', 'logWarningForTaskAfterMillis', 'AWSCredentialsProviderDynamoDB']) {
       assert.ok(ACCEPTED_NOT_ACTED_ON.includes(key), key);
     }
-    for (const key of ['streamName', 'maxRecords', 'failoverTimeMillis', 'AWSCredentialsProvider', 'cleanupLeasesUponShardCompletion',
+    for (const key of ['streamName', 'maxRecords', 'retrievalMode', 'fanoutConfig.consumerName', 'fanoutConfig.consumerArn', 'failoverTimeMillis', 'AWSCredentialsProvider', 'cleanupLeasesUponShardCompletion',
       'isGracefulLeaseHandoffEnabled', 'gracefulLeaseHandoffTimeoutMillis']) {
       assert.ok(!ACCEPTED_NOT_ACTED_ON.includes(key), key);
     }
@@ -455,6 +467,63 @@ describe('initial position and timestamp', () => {
     assert.equal(config.initialPositionTimestamp?.getTime(), 1_617_406_032_000);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0] ?? '', /TRIM_HORIZON/);
+  });
+});
+
+describe('retrieval mode (the Java daemon\'s rule)', () => {
+  const ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/app:1700000000';
+
+  test('no retrieval key: enhanced fan-out, as consumer applicationName', () => {
+    const { config } = load(MINIMAL);
+    assert.equal(config.retrievalMode, 'FANOUT');
+    assert.equal(config.consumerName, 'app');
+    assert.equal(config.consumerArn, undefined);
+  });
+
+  test('any polling key set: polling, and the reason names it', () => {
+    for (const line of ['maxRecords = 10', 'idleTimeBetweenReadsInMillis = 250', 'millisBehindLatestThresholdForReducedTps = 1000', 'retryGetRecordsInSeconds = 2', 'maxGetRecordsThreadPool = 4']) {
+      const { config, warnings } = load(`${MINIMAL}${line}`);
+      const key = line.split(' ')[0] ?? '';
+      assert.equal(config.retrievalMode, 'POLLING', line);
+      assert.match(config.retrievalModeReason, new RegExp(`polling key ${key} is set`), line);
+      assert.deepEqual(warnings, [], line);
+    }
+  });
+
+  test('retrievalMode wins over polling keys, in any case; DEFAULT means the rule', () => {
+    assert.equal(load(MINIMAL + 'retrievalMode = fanout\nmaxRecords = 10').config.retrievalMode, 'FANOUT');
+    assert.equal(load(MINIMAL + 'retrievalMode = polling').config.retrievalMode, 'POLLING');
+    assert.equal(load(MINIMAL + 'retrievalMode = Default').config.retrievalMode, 'FANOUT');
+    assert.equal(load(MINIMAL + 'retrievalMode = DEFAULT\nidleTimeBetweenReadsInMillis = 300').config.retrievalMode, 'POLLING');
+  });
+
+  test('an unknown retrieval mode is an error naming the allowed ones', () => {
+    errorFor('retrievalMode = invalid', 'retrievalMode', '"invalid"');
+    assert.throws(() => load(MINIMAL + 'retrievalMode = invalid'), /FANOUT, POLLING/);
+  });
+
+  test('the same rule in code: fan-out by default, polling when a polling field is given', () => {
+    assert.equal(buildConfig({ streamName: 's', applicationName: 'app' }).retrievalMode, 'FANOUT');
+    assert.equal(buildConfig({ streamName: 's', applicationName: 'app', idleTimeBetweenReadsInMillis: 200 }).retrievalMode, 'POLLING');
+    assert.equal(buildConfig({ streamName: 's', applicationName: 'app', retrievalMode: 'FANOUT', maxRecords: 100 }).retrievalMode, 'FANOUT');
+    // A built config keeps its mode when built again (the worker rebuilds what it is given).
+    const built = buildConfig({ streamName: 's', applicationName: 'app', maxRecords: 100 });
+    assert.deepEqual(buildConfig(built), built);
+  });
+
+  test('fanoutConfig.consumerName and fanoutConfig.consumerArn', () => {
+    const { config } = load(`${MINIMAL}fanoutConfig.consumerName = reader-1\nfanoutConfig.consumerArn = ${ARN}`);
+    assert.equal(config.consumerName, 'reader-1');
+    assert.equal(config.consumerArn, ARN);
+    errorFor('fanoutConfig.consumerName = has space', 'fanoutConfig.consumerName', '"has space"');
+    errorFor('fanoutConfig.consumerArn = arn:aws:kinesis:us-east-1:123456789012:stream/s', 'fanoutConfig.consumerArn', 'stream/s"');
+  });
+
+  test("a consumer ARN of another stream is refused, naming both streams", () => {
+    assert.throws(
+      () => buildConfig({ streamName: 'orders', applicationName: 'app', consumerArn: ARN }),
+      (err: unknown) => err instanceof ConfigError && /consumerArn.*stream "s", not of "orders"/.test(err.message),
+    );
   });
 });
 
