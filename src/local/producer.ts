@@ -29,6 +29,8 @@ export interface ProduceOptions {
    * An aggregate holds records of one partition key only, so it lands on the shard that owns all of them.
    */
   aggregate?: number;
+  /** Pad each record's JSON (a `pad` field) to at least this many bytes; absent: no padding. */
+  recordBytes?: number;
 }
 
 export interface ProduceResult {
@@ -45,7 +47,10 @@ export interface ProducedRecord {
   pk: string;
   /** Counter per partition key, from 0: consecutive records of one key carry consecutive `seq`. */
   seq: number;
+  /** Date.now() just before the PutRecords call that wrote it. */
   ts: number;
+  /** Filler up to ProduceOptions.recordBytes. */
+  pad?: string;
 }
 
 const MAX_BATCH = 500;
@@ -161,13 +166,20 @@ export async function produceRecords(kinesis: KinesisClient, options: ProduceOpt
       const pk = `pk-${k}`;
       const record: ProducedRecord = { id: `${runId}-${n}`, n, pk, seq: seqByKey[k] ?? 0, ts: Date.now() };
       seqByKey[k] = record.seq + 1;
-      entries.push({ PartitionKey: pk, Data: Buffer.from(JSON.stringify(record)) });
+      entries.push({ PartitionKey: pk, Data: Buffer.from(padded(record, options.recordBytes ?? 0)) });
     }
     retriedEntries += await putAll(kinesis, stream, aggregate > 1 ? aggregateByKey(entries, aggregate) : entries);
     written += size;
     onProgress?.(written);
   }
   return { written, runId, retriedEntries };
+}
+
+/** The record's JSON, with a `pad` field that brings it to at least `bytes` bytes (all ASCII: bytes = chars). */
+function padded(record: ProducedRecord, bytes: number): string {
+  const json = JSON.stringify(record);
+  const missing = bytes - json.length - ',"pad":""'.length;
+  return missing > 0 ? JSON.stringify({ ...record, pad: '.'.repeat(missing) }) : json;
 }
 
 /**
