@@ -18,7 +18,9 @@
  *   StartingPosition as sent, start time, events/records relayed, the last ContinuationSequenceNumber, how it
  *   ended, and its flow: bytes and messages read from upstream vs written to the client, and whether the
  *   client is holding the relay back (a write returned false and no 'drain' came yet). While it is, the relay
- *   stops reading upstream, so a client that stops reading stops kinesis-local's socket too.
+ *   stops reading upstream, so a client that stops reading stops kinesis-local's socket too. An exception that
+ *   kinesis-local sends itself (it answers a subscription to a busy shard with HTTP 200 and a
+ *   ResourceInUseException message) is relayed and ends the response, recorded as failed `from: 'upstream'`.
  *
  * `startEventStreamStub(options)` → EventStreamStub: a SubscribeToShard server of its own, HTTP/1.1 or h2c
  * (HTTP/2 cleartext with prior knowledge, what the SDK's NodeHttp2Handler speaks against an http:// endpoint).
@@ -377,7 +379,10 @@ export interface EventStreamProxy {
   readonly subscriptions: readonly ProxiedSubscription[];
   /** Completes the matching open subscriptions' responses and aborts their upstream requests; returns how many. */
   endSubscriptions(filter?: SubscriptionFilter): number;
-  /** Turns the shard's next relayed event without records into the shard-end event carrying `childShards`. */
+  /**
+   * Turns the shard's next relayed event without records, in an open or a later subscription, into the shard-end
+   * event carrying `childShards`. Never settles if no such event comes before close().
+   */
   endShard(shardId: string, childShards: ChildShard[]): Promise<ProxiedSubscription>;
   /** Writes an `errorType` exception to the matching open subscriptions and completes them; returns how many. */
   failSubscription(shardId: string, errorType: string, message?: string): number;
@@ -391,7 +396,8 @@ interface Relay {
   writer: FlowWriter | undefined;
   /** An instruction that came before the stream started, carried out as soon as it does. */
   pending: ((writer: FlowWriter) => void) | undefined;
-  abortUpstream(): void;
+  /** Records how it ended, completes the client's response and aborts the upstream request. */
+  end(how: SubscriptionEnd): void;
 }
 
 export async function startEventStreamProxy(upstreamEndpoint: string): Promise<EventStreamProxy> {
@@ -436,15 +442,14 @@ export async function startEventStreamProxy(upstreamEndpoint: string): Promise<E
       record,
       writer: undefined,
       pending: undefined,
-      abortUpstream: () => upstreamReq.destroy(),
+      end: (how) => {
+        finish(record, how);
+        relays.delete(relay);
+        relay.writer?.end();
+        upstreamReq.destroy();
+      },
     };
     relays.add(relay);
-    const done = (end: SubscriptionEnd) => {
-      finish(record, end);
-      relays.delete(relay);
-      relay.writer?.end();
-      upstreamReq.destroy();
-    };
 
     const upstreamReq = forward(
       req,
@@ -476,15 +481,15 @@ export async function startEventStreamProxy(upstreamEndpoint: string): Promise<E
           record.upstream.bytes += chunk.length;
           for (const frame of framer.push(chunk)) {
             if (record.ended) return;
-            relayMessage(relay, writer, frame, done);
+            relayMessage(relay, writer, frame);
           }
           if (record.flow.backpressured && !record.ended) {
             record.upstream.paused = true;
             ur.pause();
           }
         });
-        ur.on('end', () => done({ how: 'completed' }));
-        ur.on('error', (err) => done({ how: 'upstream-error', detail: err.message }));
+        ur.on('end', () => relay.end({ how: 'completed' }));
+        ur.on('error', (err) => relay.end({ how: 'upstream-error', detail: err.message }));
         if (relay.pending) {
           const action = relay.pending;
           relay.pending = undefined;
@@ -498,18 +503,18 @@ export async function startEventStreamProxy(upstreamEndpoint: string): Promise<E
           relays.delete(relay);
           sendJsonError(res, 502, 'ProxyUpstreamError', err.message);
         } else {
-          done({ how: 'upstream-error', detail: err.message });
+          relay.end({ how: 'upstream-error', detail: err.message });
         }
       },
     );
     res.on('close', () => {
-      if (!res.writableFinished) done({ how: 'client-closed' });
+      if (!res.writableFinished) relay.end({ how: 'client-closed' });
       upstreamRes?.destroy();
       upstreamReq.destroy();
     });
   }
 
-  function relayMessage(relay: Relay, writer: FlowWriter, frame: Buffer, done: (end: SubscriptionEnd) => void): void {
+  function relayMessage(relay: Relay, writer: FlowWriter, frame: Buffer): void {
     const { record } = relay;
     record.upstream.messages++;
     const message = decodeMessage(frame);
@@ -518,7 +523,7 @@ export async function startEventStreamProxy(upstreamEndpoint: string): Promise<E
     if (headerString(message.headers, ':message-type') === 'exception') {
       // An exception ends the stream on AWS; kinesis-local completes the response a little later by itself.
       writer.write(frame);
-      done({ how: 'failed', errorType: eventType, from: 'upstream' });
+      relay.end({ how: 'failed', errorType: eventType, from: 'upstream' });
       return;
     }
     if (eventType !== 'SubscribeToShardEvent') {
@@ -530,7 +535,7 @@ export async function startEventStreamProxy(upstreamEndpoint: string): Promise<E
     if (shardEnd && (event.Records?.length ?? 0) === 0) {
       shardEnds.delete(record.shardId!);
       writer.write(encodeSubscribeToShardEvent(shardEndEvent(shardEnd.childShards)), { event: { Records: [] } });
-      done({ how: 'shard-end' });
+      relay.end({ how: 'shard-end' });
       shardEnd.resolve(record);
       return;
     }
@@ -558,17 +563,10 @@ export async function startEventStreamProxy(upstreamEndpoint: string): Promise<E
   });
   const listening = await listen(server);
 
-  const endWith = (relay: Relay, end: SubscriptionEnd) => {
-    finish(relay.record, end);
-    relays.delete(relay);
-    relay.writer?.end();
-    relay.abortUpstream();
-  };
-
   return {
     endpoint: listening.endpoint,
     subscriptions,
-    endSubscriptions: (filter = {}) => onOpen(filter, (relay) => endWith(relay, { how: 'ended-by-test' })),
+    endSubscriptions: (filter = {}) => onOpen(filter, (relay) => relay.end({ how: 'ended-by-test' })),
     endShard: (shardId, childShards) =>
       new Promise((resolve) => {
         shardEnds.set(shardId, { childShards, resolve });
@@ -576,13 +574,12 @@ export async function startEventStreamProxy(upstreamEndpoint: string): Promise<E
     failSubscription: (shardId, errorType, message) =>
       onOpen({ shardId }, (relay, writer) => {
         writer.write(encodeException(errorType, message));
-        endWith(relay, { how: 'failed', errorType, from: 'test' });
+        relay.end({ how: 'failed', errorType, from: 'test' });
       }),
     close: async () => {
-      for (const relay of relays) relay.abortUpstream();
-      relays.clear();
-      await listening.close();
+      // The agent's destroy() takes the upstream requests in flight with it.
       agent.destroy();
+      await listening.close();
     },
   };
 }
