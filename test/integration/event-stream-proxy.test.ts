@@ -36,6 +36,7 @@ import {
   type StubStep,
   type SubscriptionRecord,
 } from '../helpers/event-stream-proxy.js';
+import { deferred } from '../helpers/deferred.js';
 import { createTestStream, SKIP_REASON, testEnv, uniqueName, waitFor } from '../helpers/env.js';
 
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -128,9 +129,8 @@ function bigEvents(count: number): { asked: () => number; events: EventStreamStu
 
 /** A reader that takes `first` events, then stops until resume() is called. */
 function pausingReader(first: number): { onEvent: (e: SubscribeToShardEvent, n: number) => unknown; resume: () => void } {
-  let resume!: () => void;
-  const reading = new Promise<void>((resolve) => (resume = resolve));
-  return { onEvent: (_e, n) => (n === first ? reading : undefined), resume };
+  const reading = deferred();
+  return { onEvent: (_e, n) => (n === first ? reading.promise : undefined), resume: () => reading.resolve() };
 }
 
 const env = testEnv();
