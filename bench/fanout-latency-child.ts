@@ -15,7 +15,7 @@ import { Worker } from '../src/worker/worker.js';
  * The retrieval-mode key may be newer than the config type this file is compiled against; buildConfig ignores keys
  * it does not know, so a config carrying it simply polls there.
  */
-export type LatencyConsumerConfig = KclConfigInput & { retrievalMode?: 'FANOUT' | 'POLLING' };
+export type LatencyConsumerConfig = KclConfigInput;
 
 export type ParentMessage =
   | { type: 'measure'; runId: string }
