@@ -15,6 +15,8 @@ import { systemClock } from '../../src/common/clock.js';
 import { createTestStream, SKIP_REASON, testEnv, uniqueName, waitFor } from '../helpers/env.js';
 import { cliEnv, execFileAsync, exitOf, isAlive, mainJs, withTimeout } from '../helpers/cli.js';
 import { fixture, type ChildEvent } from '../helpers/multilang.js';
+import { startEventStreamProxy } from '../helpers/event-stream-proxy.js';
+import { repoFile } from '../helpers/config.js';
 
 const env = testEnv();
 after(() => env?.close());
@@ -81,6 +83,54 @@ describe('kcl multilang', { skip: env ? false : SKIP_REASON }, () => {
       assert.equal(lease.leaseOwner, undefined, 'released');
       assert.equal(lease.checkpoint.sequenceNumber, last.get(lease.leaseKey));
     }
+  });
+
+  test('the seed sample properties file, which sets no retrieval key, reads with SubscribeToShard (enhanced fan-out), as the Java daemon does', { timeout: 90_000 }, async () => {
+    const e = env!;
+    const stream = await createTestStream(e, 'mlefo', 2);
+    const app = uniqueName('app');
+    await produceRecords(e.kinesis, { stream, count: 40, partitionKeys: 8 });
+    // Seen at the network edge: the daemon's Kinesis traffic goes through a SubscribeToShard-aware proxy.
+    const proxy = await startEventStreamProxy(e.kinesisEndpoint);
+    const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kcl-ml-')), 'events.jsonl');
+    fs.writeFileSync(log, '');
+    const sample = fs.readFileSync(repoFile('test/fixtures/sample.properties'), 'utf8');
+    const props = writeProperties([
+      sample
+        .replace(/^executableName = .*$/m, `executableName = python3 ${fixture('kclpy_mini.py')}`)
+        .replace(/^streamName = .*$/m, `streamName = ${stream}`)
+        .replace(/^applicationName = .*$/m, `applicationName = ${app}`),
+      `kinesisEndpoint = ${proxy.endpoint}`,
+      `dynamoDBEndpoint = ${e.dynamodbEndpoint}`,
+    ]);
+    assert.doesNotMatch(fs.readFileSync(props, 'utf8'), /^(retrievalMode|maxRecords|idleTimeBetweenReadsInMillis)\s*=/m);
+    const daemon = spawn(process.execPath, [mainJs, 'multilang', '--properties-file', props], {
+      env: { ...cliEnv(), KCL_TEST_LOG: log, KCL_FIXTURE_MODE: 'normal' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    for (const stream of [daemon.stdout, daemon.stderr]) {
+      stream?.setEncoding('utf8');
+      stream?.on('data', (c: string) => (output += c));
+    }
+    const exited = exitOf(daemon);
+    const records = () => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ChildEvent).filter((x) => x.event === 'record');
+    try {
+      await waitFor('40 records', () => records().length >= 40, 60_000);
+      process.kill(-daemon.pid!, 'SIGINT');
+      const { code } = await withTimeout(exited, 30_000, 'daemon exit');
+      assert.equal(code, 0, output);
+    } finally {
+      if (daemon.exitCode === null && daemon.signalCode === null) process.kill(-daemon.pid!, 'SIGKILL');
+      await proxy.close();
+    }
+    assert.equal(new Set(records().map((x) => `${x.shard}/${x.seq}`)).size, 40);
+    const subscribed = new Set(proxy.subscriptions.map((s) => s.shardId));
+    assert.deepEqual([...subscribed].sort(), ['shardId-000000000000', 'shardId-000000000001']);
+    assert.ok(proxy.subscriptions.every((s) => s.consumerARN?.includes(`/consumer/${app}:`)), 'the consumer is named after the application');
+    assert.match(output, /reading shards with enhanced fan-out \(SubscribeToShard\)/);
+    assert.match(output, /no polling key is set/);
   });
 
   test('an executableName that cannot be run is a start-up error naming the key', async () => {
