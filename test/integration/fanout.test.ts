@@ -19,6 +19,7 @@ import {
   RegisterStreamConsumerCommand,
   SplitShardCommand,
   type ChildShard,
+  type KinesisClient,
 } from '@aws-sdk/client-kinesis';
 import { Worker } from '../../src/worker/worker.js';
 import { produceRecords, parseProducedRecord } from '../../src/local/producer.js';
@@ -46,9 +47,9 @@ function fanoutConfig(e: TestEnv, stream: string, app: string, extra: Partial<Kc
 }
 
 /** A worker with a recorder and a log of its subscriptions and AWS calls. */
-function fanoutWorker(config: KclConfigInput, options: { recorder?: Recorder; kinesis?: ConstructorParameters<typeof Worker>[0]['kinesis'] } = {}) {
-  const recorder = options.recorder ?? new Recorder();
-  const worker = new Worker({ config, processorFactory: recorder.factory, logger: silentLogger, kinesis: options.kinesis });
+function fanoutWorker(config: KclConfigInput, kinesis?: KinesisClient) {
+  const recorder = new Recorder();
+  const worker = new Worker({ config, processorFactory: recorder.factory, logger: silentLogger, kinesis });
   const log = new EventLog(worker.events, ['subscription.started', 'subscription.ended', 'aws.call']);
   const calls = (operation: string) => log.of('aws.call').filter((c) => c.event.operation === operation);
   return { worker, recorder, log, calls };
@@ -318,7 +319,7 @@ describe('enhanced fan-out, worker end to end', { skip: env ? false : SKIP_REASO
     const app = uniqueName('app');
     const handler = new FaultInjectingHandler((operation) => (operation === 'RegisterStreamConsumer' ? 'AccessDeniedException' : undefined));
     const kinesis = faultyKinesisClient(e.kinesisEndpoint, handler);
-    const w = fanoutWorker(fanoutConfig(e, stream, app), { kinesis });
+    const w = fanoutWorker(fanoutConfig(e, stream, app), kinesis);
     try {
       await assert.rejects(w.worker.start(), (err: Error) => {
         assert.match(err.message, new RegExp(`consumer "${app}"`));
