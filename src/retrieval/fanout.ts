@@ -106,7 +106,8 @@ export class FanOutRecordsSource implements RecordsSource {
   }
 
   private what(operation: string): string {
-    return `${operation} ${this.options.streamName}/${this.options.shardId}`;
+    const target = `${operation} ${this.options.streamName}/${this.options.shardId}`;
+    return operation === 'SubscribeToShard' ? `${target} as consumer ${this.options.consumerArn}` : target;
   }
 
   private endOfShard(childShards: ChildShard[] | undefined): void {

@@ -107,6 +107,23 @@ describe('fan-out source against a SubscribeToShard stub', () => {
     });
   }
 
+  test('dozens of shards on one HTTP/2 client: every subscription gets its own stream slot and all deliver at once', async () => {
+    const SHARDS = 32;
+    const server = await stub({ protocol: 'h2c', events: shardOf(10, 5) });
+    const { subscriber, kinesis } = clients(server.endpoint, 'http2');
+    const sources = Array.from({ length: SHARDS }, (_, i) => {
+      const shardId = `shardId-${String(i).padStart(12, '0')}`;
+      const src = new FanOutRecordsSource(subscriber, kinesis, { streamName: 's', shardId, consumerArn: CONSUMER, start: TRIM_HORIZON }, systemClock, silentLogger);
+      open.push(src);
+      return src;
+    });
+    const results = await Promise.all(sources.map((src) => readUntil(src, (seen) => seen.length >= 10)));
+    for (const { seen } of results) assert.deepEqual(seen, range(1, 10));
+    assert.equal(new Set(server.subscriptions.map((s) => s.shardId)).size, SHARDS);
+    // All open at the same time, none waiting for another to end.
+    assert.ok(server.subscriptions.every((s) => s.ended === undefined), 'every subscription is still open');
+  });
+
   test('millisBehindLatest of each event reaches the batch', async () => {
     const server = await stub({ events: shardOf(20, 10) });
     const src = source(server);
