@@ -23,8 +23,13 @@ export interface KclEventMap {
   'lease.handoffRequested': { leaseKey: string; workerId: string; to: string };
   'lease.deleted': { leaseKey: string };
   'processor.initialized': { shardId: string; checkpoint: ExtendedSequenceNumber };
-  'records.delivered': { shardId: string; count: number; millisBehindLatest: number; lastSequenceNumber?: string };
-  'checkpoint.written': { shardId: string; checkpoint: ExtendedSequenceNumber };
+  /**
+   * A batch went through the consumer: `count` user records of `bytes` data (0 for an empty poll or event, which
+   * still carries the lag); `processMillis` is how long processRecords took, absent when it was not called.
+   */
+  'records.delivered': { shardId: string; count: number; bytes: number; millisBehindLatest: number; lastSequenceNumber?: string; processMillis?: number };
+  'checkpoint.written': { shardId: string; checkpoint: ExtendedSequenceNumber; millis: number };
+  'checkpoint.failed': { shardId: string; checkpoint: ExtendedSequenceNumber; error: Error; millis: number };
   'shard.ended': { shardId: string; childShardIds: string[] };
   'processor.shutdown': { shardId: string; reason: 'LEASE_LOST' | 'SHARD_END' | 'REQUESTED' };
   /**

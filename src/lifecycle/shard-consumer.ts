@@ -64,8 +64,14 @@ export class ShardConsumer {
     this.shardId = deps.lease.leaseKey;
     const { leases, concurrencyToken, events } = deps;
     this.checkpointer = new RecordProcessorCheckpointer(this.shardId, deps.lease.checkpoint, async (value) => {
-      await leases.checkpoint(this.shardId, concurrencyToken, value, isShardEnd(value) ? this.childShards.map((c) => c.shardId) : undefined);
-      events.emit('checkpoint.written', { shardId: this.shardId, checkpoint: value });
+      const started = performance.now();
+      try {
+        await leases.checkpoint(this.shardId, concurrencyToken, value, isShardEnd(value) ? this.childShards.map((c) => c.shardId) : undefined);
+      } catch (err) {
+        events.emit('checkpoint.failed', { shardId: this.shardId, checkpoint: value, error: toError(err), millis: performance.now() - started });
+        throw err;
+      }
+      events.emit('checkpoint.written', { shardId: this.shardId, checkpoint: value, millis: performance.now() - started });
     });
   }
 
@@ -219,12 +225,24 @@ export class ShardConsumer {
     }
   }
 
+  /**
+   * Hands one batch to the processor and reports it (`records.delivered`, also for an empty batch, whose lag
+   * still counts; `processMillis` only when processRecords was called).
+   */
   private async deliver(batch: RecordsBatch): Promise<void> {
     const { processor, events, options } = this.deps;
     this.millisBehindLatest = batch.millisBehindLatest;
     const last = batch.records[batch.records.length - 1];
     if (last) this.checkpointer.advanceLargestPermitted(last);
-    if (batch.records.length === 0 && !options.callProcessRecordsEvenForEmptyRecordList) return;
+    let bytes = 0;
+    for (const record of batch.records) bytes += record.data.byteLength;
+    const report = (processMillis?: number) =>
+      events.emit('records.delivered', { shardId: this.shardId, count: batch.records.length, bytes, millisBehindLatest: batch.millisBehindLatest, lastSequenceNumber: last?.sequenceNumber, processMillis });
+    if (batch.records.length === 0 && !options.callProcessRecordsEvenForEmptyRecordList) {
+      report();
+      return;
+    }
+    const started = performance.now();
     try {
       await processor.processRecords({
         shardId: this.shardId,
@@ -247,7 +265,7 @@ export class ShardConsumer {
       });
     }
     this.delivered += batch.records.length;
-    events.emit('records.delivered', { shardId: this.shardId, count: batch.records.length, millisBehindLatest: batch.millisBehindLatest, lastSequenceNumber: last?.sequenceNumber });
+    report(performance.now() - started);
   }
 
   private async shutdown(reason: ShutdownReason): Promise<void> {
