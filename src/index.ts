@@ -19,6 +19,6 @@ export {
   IllegalArgumentException,
   ProcessorFailedException,
 } from './common/errors.js';
-export type { KclEventStream, KclEventMap, KclEventName, LeaseLossReason } from './common/events.js';
+export type { KclEventStream, KclEventMap, KclEventName, LeaseLossReason, LeaseView } from './common/events.js';
 export type { Logger } from './common/logger.js';
 export type { Clock } from './common/clock.js';

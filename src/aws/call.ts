@@ -29,6 +29,8 @@ export const AWS_DEADLINES = {
 export interface AwsCallOutcome {
   readonly service: 'kinesis' | 'dynamodb';
   readonly operation: string;
+  /** What the call was for, where the caller says (the lease table: renew, take, checkpoint, scan, ...). */
+  readonly purpose?: string;
   /** 'ok', or the error's kind. */
   readonly outcome: 'ok' | ReturnType<typeof awsErrorKind>;
   readonly millis: number;
@@ -38,6 +40,8 @@ export interface AwsCallOptions {
   readonly service: 'kinesis' | 'dynamodb';
   /** The API operation, e.g. "UpdateItem". */
   readonly operation: string;
+  /** What the call is for (reported with the outcome). */
+  readonly purpose?: string;
   /** Names the call in an error message, e.g. "renew lease shardId-0001 in table app". */
   readonly what: string;
   readonly deadlineMillis: number;
@@ -61,7 +65,7 @@ export async function callAws<T>(options: AwsCallOptions, send: (abortSignal: Ab
   if (options.signal?.aborted) stop();
   else options.signal?.addEventListener('abort', stop, { once: true });
   const started = performance.now();
-  const report = (outcome: AwsCallOutcome['outcome']) => options.onOutcome?.({ service: options.service, operation: options.operation, outcome, millis: performance.now() - started });
+  const report = (outcome: AwsCallOutcome['outcome']) => options.onOutcome?.({ service: options.service, operation: options.operation, purpose: options.purpose, outcome, millis: performance.now() - started });
   try {
     const result = await send(controller.signal);
     report('ok');

@@ -8,6 +8,17 @@ import { toError } from './errors.js';
 
 export type LeaseLossReason = 'taken' | 'expired' | 'released';
 
+/** A lease as a scan of the lease table saw it (any worker's). */
+export interface LeaseView {
+  readonly leaseKey: string;
+  readonly leaseOwner?: string;
+  readonly leaseCounter: number;
+  readonly checkpoint: ExtendedSequenceNumber;
+  readonly parentShardIds: readonly string[];
+  /** Set while a graceful hand-off to this worker is pending. */
+  readonly checkpointOwner?: string;
+}
+
 export interface KclEventMap {
   'worker.started': { workerId: string };
   'worker.stopped': { workerId: string };
@@ -22,6 +33,11 @@ export interface KclEventMap {
   /** Another worker (`to`) asked for a lease this worker holds: its processor gets shutdownRequested. */
   'lease.handoffRequested': { leaseKey: string; workerId: string; to: string };
   'lease.deleted': { leaseKey: string };
+  /**
+   * The lease taker read the whole table: every lease, the workers it considers alive (itself included), how
+   * many leases it wanted to take or steal and how many moved, and how long the scan took.
+   */
+  'leases.scanned': { workerId: string; leases: readonly LeaseView[]; workers: readonly string[]; wanted: number; moved: number; scanMillis: number };
   'processor.initialized': { shardId: string; checkpoint: ExtendedSequenceNumber };
   /**
    * A batch went through the consumer: `count` user records of `bytes` data (0 for an empty poll or event, which
@@ -52,7 +68,7 @@ export interface KclEventMap {
    */
   'subscription.ended': { shardId: string; outcome: 'completed' | 'shard-end' | 'failed' | 'stopped'; events: number; millis: number; error?: Error };
   /** Every call to AWS, as it ended: 'ok' or the kind of error (aws/errors.ts). */
-  'aws.call': { service: 'kinesis' | 'dynamodb'; operation: string; outcome: string; millis: number };
+  'aws.call': { service: 'kinesis' | 'dynamodb'; operation: string; purpose?: string; outcome: string; millis: number };
 }
 
 export type KclEventName = keyof KclEventMap;

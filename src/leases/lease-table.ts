@@ -46,6 +46,9 @@ export interface LeaseTableOptions {
   readonly onCall?: (outcome: AwsCallOutcome) => void;
 }
 
+/** What each plain call is for, on the `aws.call` event; every UpdateItem names its own (renew, take, checkpoint, ...). */
+const PURPOSE_OF: Readonly<Record<string, string>> = { Scan: 'scan', GetItem: 'get', PutItem: 'put', DeleteItem: 'delete', CreateTable: 'create-table', DescribeTable: 'describe-table' };
+
 export class LeaseTable implements LeaseStore {
   /** DynamoDB calls made, by kind: the figure the cost model is judged on. */
   readonly calls: LeaseTableCallCounts = { scan: 0, get: 0, put: 0, update: 0, delete: 0, updates: {} };
@@ -61,8 +64,15 @@ export class LeaseTable implements LeaseStore {
   }
 
   /** One DynamoDB call with its deadline; failures arrive classified (kinds in aws/errors.ts). */
-  private call<T>(operation: string, what: string, deadlineMillis: number, send: (abortSignal: AbortSignal) => Promise<T>, signal = this.options.signal): Promise<T> {
-    return callAws({ service: 'dynamodb', operation, what: `${what} (table ${this.tableName})`, deadlineMillis, signal, onOutcome: this.options.onCall }, send);
+  private call<T>(
+    operation: string,
+    what: string,
+    deadlineMillis: number,
+    send: (abortSignal: AbortSignal) => Promise<T>,
+    signal = this.options.signal,
+    purpose: string = PURPOSE_OF[operation] ?? operation,
+  ): Promise<T> {
+    return callAws({ service: 'dynamodb', operation, purpose, what: `${what} (table ${this.tableName})`, deadlineMillis, signal, onOutcome: this.options.onCall }, send);
   }
 
   /** Creates the table (on-demand, hash key `leaseKey`) if missing and waits until it is usable. */
@@ -284,7 +294,7 @@ export class LeaseTable implements LeaseStore {
       ExpressionAttributeNames: spec.names,
       ExpressionAttributeValues: spec.values,
     };
-    return this.conditionalUpdate(`${what} lease ${leaseKey}`, input);
+    return this.conditionalUpdate(what, `${what} lease ${leaseKey}`, input);
   }
 
   private countUpdate(what: string): void {
@@ -339,14 +349,14 @@ export class LeaseTable implements LeaseStore {
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     };
-    if (!(await this.conditionalUpdate(`${what} lease ${lease.leaseKey}`, input))) return undefined;
+    if (!(await this.conditionalUpdate(what, `${what} lease ${lease.leaseKey}`, input))) return undefined;
     return { ...apply(lease), leaseCounter: lease.leaseCounter + 1 };
   }
 
   /** An UpdateItem with a condition: false when the condition failed, a classified error for anything else. */
-  private async conditionalUpdate(what: string, input: UpdateItemCommandInput): Promise<boolean> {
+  private async conditionalUpdate(purpose: string, what: string, input: UpdateItemCommandInput): Promise<boolean> {
     try {
-      await this.call('UpdateItem', what, this.writeDeadlineMillis, (abortSignal) => this.dynamodb.send(new UpdateItemCommand(input), { abortSignal }));
+      await this.call('UpdateItem', what, this.writeDeadlineMillis, (abortSignal) => this.dynamodb.send(new UpdateItemCommand(input), { abortSignal }), undefined, purpose);
       return true;
     } catch (err) {
       if (awsErrorKind(err) === 'conditional-check-failed') return false;

@@ -6,7 +6,7 @@
  */
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
 import { InvalidStateException, toError } from '../common/errors.js';
-import { type KclEvents } from '../common/events.js';
+import { type KclEvents, type LeaseView } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
 import { isRetriable, retryDelayMillis } from '../common/retry.js';
 import { aliveWorkers, decideLeasesToTake, nextPeerScanDelay, nextScanDelay, nextTakerDelay, observe, shuffleWith, type LeaseObservation, type ScanScheduleInput } from './decisions.js';
@@ -186,6 +186,14 @@ export class LeaseTaker {
       if (await this.steal(lease)) moved++;
     }
     this.aliveWorkers = aliveWorkers(leases, this.observations, this.workerId, scanAt, failoverTimeMillis);
+    this.deps.events.emit('leases.scanned', {
+      workerId: this.workerId,
+      leases: leases.map(leaseView),
+      workers: this.aliveWorkers,
+      wanted: decision.take.length + decision.steal.length,
+      moved,
+      scanMillis: answeredAt - scanAt,
+    });
     return nextTakerDelay({
       turnDelayMillis: nextScanDelay(this.schedule()),
       moved,
@@ -227,4 +235,16 @@ export class LeaseTaker {
       return false;
     }
   }
+}
+
+/** What the event stream shows of a lease: the fields an operator reads, nothing of the fencing. */
+function leaseView(lease: Lease): LeaseView {
+  return {
+    leaseKey: lease.leaseKey,
+    leaseOwner: lease.leaseOwner,
+    leaseCounter: lease.leaseCounter,
+    checkpoint: lease.checkpoint,
+    parentShardIds: lease.parentShardIds,
+    checkpointOwner: lease.checkpointOwner,
+  };
 }
