@@ -24,6 +24,7 @@ import {
   numberKind,
   oneOfKind,
   optional,
+  subsetKind,
   POSITIVE,
   required,
   show,
@@ -32,6 +33,11 @@ import {
 
 export const INITIAL_POSITIONS = ['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'] as const;
 export const RETRIEVAL_MODES = ['FANOUT', 'POLLING'] as const;
+export const METRICS_LEVELS = ['NONE', 'SUMMARY', 'DETAILED'] as const;
+export type MetricsLevel = (typeof METRICS_LEVELS)[number];
+/** The CloudWatch dimensions a data point may carry (StreamId only in the Java KCL's multi-stream mode). */
+export const METRICS_DIMENSIONS = ['Operation', 'ShardId', 'WorkerIdentifier', 'StreamId'] as const;
+export type MetricsDimension = (typeof METRICS_DIMENSIONS)[number];
 export type RetrievalMode = (typeof RETRIEVAL_MODES)[number];
 
 /** Setting any of these (without retrievalMode) means polling, as in the Java daemon. */
@@ -66,11 +72,11 @@ const CONSUMER_ARN = /^arn:aws[^:]*:kinesis:[a-z0-9-]+:\d{12}:stream\/([A-Za-z0-
  * it moves from here into a row of CORE_FIELDS.
  */
 export const NOT_ACTED_ON_GROUPS = {
-  metrics: { label: 'metrics', keys: ['metricsLevel', 'metricsEnabledDimensions'] },
+  metrics: { label: 'metrics', keys: [] },
   processing: { label: 'record processing', keys: [] },
   credentials: {
     label: 'per-client credentials (the `AWSCredentialsProvider` one is used for every client)',
-    keys: ['AWSCredentialsProviderDynamoDB', 'AWSCredentialsProviderCloudWatch'],
+    keys: ['AWSCredentialsProviderDynamoDB'],
   },
   retrieval: {
     label: 'retrieval',
@@ -298,8 +304,39 @@ export const CORE_FIELDS = {
   cleanupLeasesUponShardCompletion: defaulted(booleanKind, true, {
     doc: "delete a finished parent's lease once all its children have started and checkpointed (checked at each shard sync)",
   }),
-  metricsBufferTimeMillis: defaulted(numberKind(NON_NEGATIVE), 10_000, { doc: 'metrics buffering', notActedOn: notActedOn('metrics') }),
-  metricsMaxQueueSize: defaulted(numberKind({ integer: true, min: 1 }), 10_000, { doc: 'metrics queue', notActedOn: notActedOn('metrics') }),
+  metricsLevel: defaulted(oneOfKind(METRICS_LEVELS, 'is not a metrics level'), 'DETAILED', {
+    doc: 'CloudWatch metrics published: `NONE`, `SUMMARY` or `DETAILED` (the Java KCL\'s names and levels)',
+    notActedOn: notActedOn('metrics'),
+  }),
+  metricsEnabledDimensions: defaulted(subsetKind(METRICS_DIMENSIONS, 'is not a metrics dimension'), [...METRICS_DIMENSIONS], {
+    doc: 'dimensions CloudWatch data points may carry (`Operation` always)',
+    notActedOn: notActedOn('metrics'),
+  }),
+  metricsBufferTimeMillis: defaulted(numberKind(POSITIVE), 10_000, { doc: 'CloudWatch metrics are sent at least this often', notActedOn: notActedOn('metrics') }),
+  metricsMaxQueueSize: defaulted(numberKind({ integer: true, min: 1 }), 10_000, {
+    doc: 'CloudWatch data points held at most; beyond it new ones are dropped (and counted)',
+    notActedOn: notActedOn('metrics'),
+  }),
+  cloudWatchEndpoint: optional(httpUrlKind, {
+    doc: 'CloudWatch endpoint URL; with local Kinesis and DynamoDB endpoints and none set, CloudWatch is off',
+    defaultDoc: 'AWS',
+    notActedOn: notActedOn('metrics'),
+  }),
+  awsCredentialsProviderCloudWatch: optional(textKind('a credentials provider name such as "DefaultCredentialsProvider"'), {
+    doc: 'credentials for CloudWatch only',
+    defaultDoc: '`AWSCredentialsProvider`',
+    key: 'AWSCredentialsProviderCloudWatch',
+    notActedOn: notActedOn('metrics'),
+  }),
+  metricsHttpPort: optional(numberKind({ integer: true, min: 0, max: 65_535 }), {
+    doc: 'serve Prometheus `/metrics`, `/status` (JSON) and the live status page `/` on this port (0 = any free port)',
+    defaultDoc: 'off',
+    notActedOn: notActedOn('metrics'),
+  }),
+  metricsHttpHost: defaulted(textKind('a host name or IP address to listen on'), '127.0.0.1', {
+    doc: 'where the metrics and status server listens',
+    notActedOn: notActedOn('metrics'),
+  }),
   validateSequenceNumberBeforeCheckpointing: defaulted(booleanKind, true, {
     doc: 'checkpoint validation',
     notActedOn: notActedOn('processing', 'no effect in the Java KCL 2.x/3.x either'),

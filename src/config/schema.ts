@@ -163,6 +163,33 @@ export const httpUrlKind: Kind<string> = (() => {
   };
 })();
 
+/**
+ * Some of `values`, as an array in code; in a properties file a comma-separated list (case-insensitive), where
+ * `all` (Java's ALL) means every value.
+ */
+export function subsetKind<const V extends string>(values: readonly V[], problem: string): Kind<readonly V[]> {
+  const expected = `a comma-separated list of ${values.join(', ')} (or ALL)`;
+  return {
+    check(value) {
+      if (!Array.isArray(value)) return new Invalid(problem, `an array of ${values.join(', ')}`);
+      const unknown = value.filter((v) => !values.includes(v as V));
+      return unknown.length > 0 ? new Invalid(`${problem} (${unknown.join(', ')})`, `an array of ${values.join(', ')}`) : (value as V[]);
+    },
+    parse(text) {
+      const words = text.split(',').map((w) => w.trim()).filter(Boolean);
+      if (words.length === 1 && words[0]?.toUpperCase() === 'ALL') return [...values];
+      const chosen: V[] = [];
+      for (const word of words) {
+        const value = values.find((v) => v.toUpperCase() === word.toUpperCase());
+        if (value === undefined) return new Invalid(`${problem} (${word})`, expected);
+        if (!chosen.includes(value)) chosen.push(value);
+      }
+      return chosen;
+    },
+    format: (value) => (value.length === values.length ? '`ALL`' : value.map((v) => `\`${v}\``).join(', ')),
+  };
+}
+
 /** One of `values`: exact in code, case-insensitive in a properties file (as Java's enum parsing). */
 export function oneOfKind<const V extends string>(values: readonly V[], problem: string): Kind<V> {
   return {

@@ -53,8 +53,11 @@ const DEFAULTED = {
   isGracefulLeaseHandoffEnabled: true,
   gracefulLeaseHandoffTimeoutMillis: 30_000,
   maxPendingProcessRecordsInput: 3,
+  metricsLevel: 'DETAILED',
+  metricsEnabledDimensions: ['Operation', 'ShardId', 'WorkerIdentifier', 'StreamId'],
   metricsBufferTimeMillis: 10_000,
   metricsMaxQueueSize: 10_000,
+  metricsHttpHost: '127.0.0.1',
   validateSequenceNumberBeforeCheckpointing: true,
   maxActiveThreads: 0,
 };
@@ -300,8 +303,7 @@ describe('keys', () => {
   });
 
   test('known keys the core does not act on are accepted silently', () => {
-    const lines = ['leaseAssignmentIntervalMillis = 20000', 'ignoreUnexpectedChildShards = true', 'metricsLevel = SUMMARY',
-      'metricsEnabledDimensions = ShardId, WorkerIdentifier', 'clientVersionConfig = invalid',
+    const lines = ['leaseAssignmentIntervalMillis = 20000', 'ignoreUnexpectedChildShards = true', 'clientVersionConfig = invalid',
       'workerMetricsTableName = x', 'coordinatorStateTags = a=b', 'kinesisClientConfig = {}', 'logWarningForTaskAfterMillis = 1'];
     const { config, warnings } = load(MINIMAL + lines.join('\n'));
     assert.deepEqual(warnings, []);
@@ -311,7 +313,9 @@ describe('keys', () => {
   });
 
   test('every key in ACCEPTED_NOT_ACTED_ON is accepted without a warning', () => {
-    const text = MINIMAL + ACCEPTED_NOT_ACTED_ON.map((key) => `${key} = 1`).join('\n');
+    // A value each key accepts (most take anything, or a number).
+    const sample: Record<string, string> = { metricsLevel: 'SUMMARY', metricsEnabledDimensions: 'ShardId', cloudWatchEndpoint: 'http://127.0.0.1:1', metricsHttpHost: '::1' };
+    const text = MINIMAL + ACCEPTED_NOT_ACTED_ON.map((key) => `${key} = ${sample[key] ?? '1'}`).join('\n');
     assert.deepEqual(load(text).warnings, []);
   });
 
@@ -467,6 +471,27 @@ describe('initial position and timestamp', () => {
     assert.equal(config.initialPositionTimestamp?.getTime(), 1_617_406_032_000);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0] ?? '', /TRIM_HORIZON/);
+  });
+});
+
+describe('metrics keys', () => {
+  test('metricsLevel and metricsEnabledDimensions, in any case; ALL means every dimension', () => {
+    const { config } = load(MINIMAL + 'metricsLevel = summary\nmetricsEnabledDimensions = shardid, WorkerIdentifier');
+    assert.equal(config.metricsLevel, 'SUMMARY');
+    assert.deepEqual(config.metricsEnabledDimensions, ['ShardId', 'WorkerIdentifier']);
+    assert.deepEqual(load(MINIMAL + 'metricsEnabledDimensions = ALL').config.metricsEnabledDimensions, ['Operation', 'ShardId', 'WorkerIdentifier', 'StreamId']);
+    errorFor('metricsLevel = verbose', 'metricsLevel', '"verbose"');
+    errorFor('metricsEnabledDimensions = ShardId, Region', 'metricsEnabledDimensions', '"ShardId, Region"');
+  });
+
+  test('the CloudWatch endpoint and credentials, and the metrics server', () => {
+    const { config } = load(MINIMAL + 'cloudWatchEndpoint = http://127.0.0.1:9999\nAWSCredentialsProviderCloudWatch = EnvironmentVariableCredentialsProvider\nmetricsHttpPort = 9464');
+    assert.equal(config.cloudWatchEndpoint, 'http://127.0.0.1:9999');
+    assert.equal(config.awsCredentialsProviderCloudWatch, 'EnvironmentVariableCredentialsProvider');
+    assert.equal(config.awsCredentialsProvider, 'DefaultCredentialsProvider');
+    assert.equal(config.metricsHttpPort, 9464);
+    assert.equal(config.metricsHttpHost, '127.0.0.1');
+    errorFor('metricsHttpPort = 70000', 'metricsHttpPort', '"70000"');
   });
 });
 
