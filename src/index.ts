@@ -21,4 +21,5 @@ export {
 } from './common/errors.js';
 export type { KclEventStream, KclEventMap, KclEventName, LeaseLossReason, LeaseView } from './common/events.js';
 export type { Logger } from './common/logger.js';
+export type { CloudWatchPublisherStats } from './metrics/cloudwatch.js';
 export type { Clock } from './common/clock.js';

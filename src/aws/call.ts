@@ -23,12 +23,19 @@ export const AWS_DEADLINES = {
   dynamoRead: 5_000,
   /** DescribeTable, CreateTable. */
   dynamoAdmin: 10_000,
+  /** PutMetricData: at most 1 MB; off the record path, so a slow CloudWatch only delays metrics. */
+  putMetricData: 10_000,
 } as const;
+
+/** The services the library calls. */
+export type AwsService = 'kinesis' | 'dynamodb' | 'cloudwatch';
 
 /** What a call reports when it ends, for whoever watches the calls (metrics, health). */
 export interface AwsCallOutcome {
-  readonly service: 'kinesis' | 'dynamodb';
+  readonly service: AwsService;
   readonly operation: string;
+  /** The shard the call was for, where there is one (GetRecords, GetShardIterator). */
+  readonly shardId?: string;
   /** What the call was for, where the caller says (the lease table: renew, take, checkpoint, scan, ...). */
   readonly purpose?: string;
   /** 'ok', or the error's kind. */
@@ -37,9 +44,11 @@ export interface AwsCallOutcome {
 }
 
 export interface AwsCallOptions {
-  readonly service: 'kinesis' | 'dynamodb';
+  readonly service: AwsService;
   /** The API operation, e.g. "UpdateItem". */
   readonly operation: string;
+  /** The shard the call is for (reported with the outcome). */
+  readonly shardId?: string;
   /** What the call is for (reported with the outcome). */
   readonly purpose?: string;
   /** Names the call in an error message, e.g. "renew lease shardId-0001 in table app". */
@@ -65,7 +74,14 @@ export async function callAws<T>(options: AwsCallOptions, send: (abortSignal: Ab
   if (options.signal?.aborted) stop();
   else options.signal?.addEventListener('abort', stop, { once: true });
   const started = performance.now();
-  const report = (outcome: AwsCallOutcome['outcome']) => options.onOutcome?.({ service: options.service, operation: options.operation, purpose: options.purpose, outcome, millis: performance.now() - started });
+  const report = (outcome: AwsCallOutcome['outcome']) => options.onOutcome?.({
+      service: options.service,
+      operation: options.operation,
+      ...(options.shardId === undefined ? {} : { shardId: options.shardId }),
+      purpose: options.purpose,
+      outcome,
+      millis: performance.now() - started,
+    });
   try {
     const result = await send(controller.signal);
     report('ok');

@@ -10,6 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { fromEnv, fromIni, fromNodeProviderChain, fromInstanceMetadata, fromContainerMetadata, fromTokenFile } from '@aws-sdk/credential-providers';
@@ -201,6 +202,27 @@ export function createDynamoDBClient(options: AwsClientOptions): DynamoDBClient 
     endpoint: options.dynamoDBEndpoint,
     credentials: resolveCredentials(options.credentials, [options.dynamoDBEndpoint]),
     requestHandler: httpHandler(options.requestTimeoutMillis ?? 30_000, options.logger),
+    logger: sdkLogger(options.logger),
+    maxAttempts: 1,
+  });
+}
+
+export interface CloudWatchClientOptions extends AwsClientOptions {
+  cloudWatchEndpoint?: string;
+  /** Credentials for CloudWatch only (`AWSCredentialsProviderCloudWatch`); default: `credentials`. */
+  cloudWatchCredentials?: AwsClientOptions['credentials'];
+}
+
+/**
+ * The client for PutMetricData. Its own HTTP/1.1 pool, a few sockets only: metrics are sent one request at a
+ * time, off the record path, and must never compete with Kinesis or DynamoDB for connections.
+ */
+export function createCloudWatchClient(options: CloudWatchClientOptions): CloudWatchClient {
+  return new CloudWatchClient({
+    region: resolveRegion(options) ?? (isLoopbackEndpoint(options.cloudWatchEndpoint) ? LOCAL_REGION : undefined),
+    endpoint: options.cloudWatchEndpoint,
+    credentials: resolveCredentials(options.cloudWatchCredentials ?? options.credentials, [options.cloudWatchEndpoint]),
+    requestHandler: httpHandler(options.requestTimeoutMillis ?? 30_000, options.logger, 4),
     logger: sdkLogger(options.logger),
     maxAttempts: 1,
   });

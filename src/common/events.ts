@@ -68,7 +68,7 @@ export interface KclEventMap {
    */
   'subscription.ended': { shardId: string; outcome: 'completed' | 'shard-end' | 'failed' | 'stopped'; events: number; millis: number; error?: Error };
   /** Every call to AWS, as it ended: 'ok' or the kind of error (aws/errors.ts). */
-  'aws.call': { service: 'kinesis' | 'dynamodb'; operation: string; purpose?: string; outcome: string; millis: number };
+  'aws.call': { service: 'kinesis' | 'dynamodb' | 'cloudwatch'; operation: string; shardId?: string; purpose?: string; outcome: string; millis: number };
 }
 
 export type KclEventName = keyof KclEventMap;

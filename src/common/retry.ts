@@ -34,6 +34,8 @@ export const RETRY = {
   shardList: { firstDelayMillis: 100, maxDelayMillis: 2_000, maxAttempts: 10 },
   startup: { firstDelayMillis: 500, maxDelayMillis: 2_000, maxAttempts: 20 },
   produce: { firstDelayMillis: 100, maxDelayMillis: 5_000, maxAttempts: Number.POSITIVE_INFINITY },
+  /** PutMetricData: a few quick tries, then the batch is dropped (and counted); the next interval tries again. */
+  metrics: { firstDelayMillis: 200, maxDelayMillis: 1_000, maxAttempts: 3 },
 } as const satisfies Record<string, RetryPolicy>;
 
 /** A lifecycle task (initialize, shardEnded, a processor restart) backs off from the `taskBackoffTimeMillis` key. */

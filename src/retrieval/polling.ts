@@ -56,7 +56,7 @@ export class PollingRecordsSource implements RecordsSource {
 
   private call<T>(operation: string, deadlineMillis: number, signal: AbortSignal, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     const what = `${operation} ${this.options.streamName}/${this.options.shardId}`;
-    return callAws({ service: 'kinesis', operation, what, deadlineMillis, signal, onOutcome: this.onCall }, send);
+    return callAws({ service: 'kinesis', operation, shardId: this.options.shardId, what, deadlineMillis, signal, onOutcome: this.onCall }, send);
   }
 
   next(signal: AbortSignal): Promise<RecordsBatch> {

@@ -5,10 +5,13 @@
  */
 import type { LeaseCoordinator } from '../leases/coordinator.js';
 import type { LeaseTable } from '../leases/lease-table.js';
+import type { CloudWatchPublisher } from '../metrics/cloudwatch.js';
 
 export interface WorkerInternals {
   readonly leases: LeaseCoordinator;
   readonly leaseTable: LeaseTable;
+  /** The CloudWatch publisher, when CloudWatch metrics are on. */
+  readonly cloudWatch?: CloudWatchPublisher;
 }
 
 const internals = new WeakMap<object, WorkerInternals>();

@@ -16,6 +16,7 @@ import { createLogger, type Logger } from '../common/logger.js';
 import type { KclConfig, KclConfigInput } from '../config/config.js';
 import { buildConfig } from '../config/load.js';
 import { LeaseCoordinator, renewIntervalMillis } from '../leases/coordinator.js';
+import { createWorkerCloudWatchMetrics, type CloudWatchPublisherStats, type WorkerCloudWatchMetrics } from '../metrics/cloudwatch.js';
 import { checkNoActiveJava3Leader } from '../leases/java-coordination.js';
 import { LeaseTable } from '../leases/lease-table.js';
 import type { Lease } from '../leases/lease.js';
@@ -95,6 +96,8 @@ export class Worker {
   private readonly leases: LeaseCoordinator;
   private readonly supervisor: ConsumerSupervisor;
   private readonly shardSync: ShardSyncLoop;
+  /** CloudWatch metrics, fed by the event stream only; undefined when off. */
+  private readonly cloudWatch: WorkerCloudWatchMetrics | undefined;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly controller = new AbortController();
@@ -161,7 +164,8 @@ export class Worker {
       logger: this.logger,
       report,
     });
-    registerInternals(this, { leases: this.leases, leaseTable: this.leaseTable });
+    this.cloudWatch = createWorkerCloudWatchMetrics(this.config, { events: this.events, clock: this.clock, logger: this.logger, onCall: this.onAwsCall });
+    registerInternals(this, { leases: this.leases, leaseTable: this.leaseTable, cloudWatch: this.cloudWatch?.publisher });
     const { signal } = options;
     if (signal) {
       const onAbort = () => void this.shutdown();
@@ -217,6 +221,7 @@ export class Worker {
       this.shardSync.stop();
       this.controller.abort();
       this.destroyOwnedClients();
+      void this.cloudWatch?.stop();
       this.unlistenSignal();
       this.fatal ??= toError(err);
       this.settleStopped(this.fatal);
@@ -234,6 +239,7 @@ export class Worker {
   private async doStart(): Promise<void> {
     if (this.stateValue !== 'created') throw new InvalidStateException(`worker ${this.workerId} was shut down before it started`);
     this.stateValue = 'starting';
+    this.cloudWatch?.start();
     const signal = this.controller.signal;
     this.logger.info({ stream: this.config.streamName, table: this.config.tableName }, 'worker starting');
     // A network blip at start-up must not fail the start: each step is retried by the start-up policy.
@@ -342,6 +348,11 @@ export class Worker {
     });
   }
 
+  /** CloudWatch publishing: what is queued, sent and dropped; undefined when CloudWatch metrics are off. */
+  cloudWatchMetricsStats(): CloudWatchPublisherStats | undefined {
+    return this.cloudWatch?.publisher.stats();
+  }
+
   /** Per-shard progress of the leases this worker holds. */
   progress(): ShardProgress[] {
     return this.supervisor.progress();
@@ -405,6 +416,8 @@ export class Worker {
         `could not release ${unreleased.join(', ')} before stopping; other workers take ${unreleased.length === 1 ? 'it' : 'them'} once ${unreleased.length === 1 ? 'it expires' : 'they expire'} (failoverTimeMillis)`,
       );
     }
+    // After the releases, so the last interval has them; bounded (metrics/cloudwatch.ts, SHUTDOWN_FLUSH_MILLIS).
+    await this.cloudWatch?.stop();
     this.destroyOwnedClients();
     this.stateValue = 'stopped';
     this.emitter.emit('worker.stopped', { workerId: this.workerId });
