@@ -306,27 +306,22 @@ export const CORE_FIELDS = {
   }),
   metricsLevel: defaulted(oneOfKind(METRICS_LEVELS, 'is not a metrics level'), 'DETAILED', {
     doc: 'CloudWatch metrics published: `NONE`, `SUMMARY` or `DETAILED` (the Java KCL\'s names and levels)',
-    notActedOn: notActedOn('metrics'),
   }),
   metricsEnabledDimensions: defaulted(subsetKind(METRICS_DIMENSIONS, 'is not a metrics dimension'), [...METRICS_DIMENSIONS], {
     doc: 'dimensions CloudWatch data points may carry (`Operation` always)',
-    notActedOn: notActedOn('metrics'),
   }),
-  metricsBufferTimeMillis: defaulted(numberKind(POSITIVE), 10_000, { doc: 'CloudWatch metrics are sent at least this often', notActedOn: notActedOn('metrics') }),
+  metricsBufferTimeMillis: defaulted(numberKind(POSITIVE), 10_000, { doc: 'CloudWatch metrics are sent at least this often' }),
   metricsMaxQueueSize: defaulted(numberKind({ integer: true, min: 1 }), 10_000, {
-    doc: 'CloudWatch data points held at most; beyond it new ones are dropped (and counted)',
-    notActedOn: notActedOn('metrics'),
+    doc: 'CloudWatch metric data (summed per name and dimensions) waiting to be sent, at most; beyond it new data points are dropped (and counted)',
   }),
   cloudWatchEndpoint: optional(httpUrlKind, {
     doc: 'CloudWatch endpoint URL; with local Kinesis and DynamoDB endpoints and none set, CloudWatch is off',
     defaultDoc: 'AWS',
-    notActedOn: notActedOn('metrics'),
   }),
   awsCredentialsProviderCloudWatch: optional(textKind('a credentials provider name such as "DefaultCredentialsProvider"'), {
     doc: 'credentials for CloudWatch only',
     defaultDoc: '`AWSCredentialsProvider`',
     key: 'AWSCredentialsProviderCloudWatch',
-    notActedOn: notActedOn('metrics'),
   }),
   metricsHttpPort: optional(numberKind({ integer: true, min: 0, max: 65_535 }), {
     doc: 'serve Prometheus `/metrics`, `/status` (JSON) and the live status page `/` on this port (0 = any free port)',

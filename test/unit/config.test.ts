@@ -320,14 +320,15 @@ describe('keys', () => {
   });
 
   test('ACCEPTED_NOT_ACTED_ON lists the parsed-but-unused keys and the table keys', () => {
-    for (const key of ['metricsBufferTimeMillis', 'metricsMaxQueueSize', 'validateSequenceNumberBeforeCheckpointing', 'maxActiveThreads',
+    for (const key of ['validateSequenceNumberBeforeCheckpointing', 'maxActiveThreads',
       'leaseAssignmentIntervalMillis', 'enablePriorityLeaseAssignment', 'initialLeaseTableReadCapacity',
-      'maxLeaseRenewalThreads', 'listShardsBackoffTimeInMillis', 'metricsLevel', 'millisBehindLatestThresholdForReducedTps',
+      'maxLeaseRenewalThreads', 'listShardsBackoffTimeInMillis', 'millisBehindLatestThresholdForReducedTps',
       'workerMetricsTableName', 'coordinatorStateTags', 'logWarningForTaskAfterMillis', 'AWSCredentialsProviderDynamoDB']) {
       assert.ok(ACCEPTED_NOT_ACTED_ON.includes(key), key);
     }
     for (const key of ['streamName', 'maxRecords', 'retrievalMode', 'fanoutConfig.consumerName', 'fanoutConfig.consumerArn', 'failoverTimeMillis', 'AWSCredentialsProvider', 'cleanupLeasesUponShardCompletion',
-      'isGracefulLeaseHandoffEnabled', 'gracefulLeaseHandoffTimeoutMillis']) {
+      'isGracefulLeaseHandoffEnabled', 'gracefulLeaseHandoffTimeoutMillis', 'metricsLevel', 'metricsEnabledDimensions', 'metricsBufferTimeMillis',
+      'metricsMaxQueueSize', 'cloudWatchEndpoint', 'AWSCredentialsProviderCloudWatch']) {
       assert.ok(!ACCEPTED_NOT_ACTED_ON.includes(key), key);
     }
   });
@@ -340,10 +341,11 @@ describe('keys', () => {
     }
   });
 
-  test('the DynamoDB / CloudWatch credential variants are accepted, not acted on', () => {
+  test('the DynamoDB / CloudWatch credential variants are accepted; the CloudWatch one is read', () => {
     const { config, warnings } = load(MINIMAL + 'awscredentialsproviderDynamoDB = A\nAwsCredentialsProviderCloudWatch = B');
     assert.deepEqual(warnings, []);
     assert.equal(config.awsCredentialsProvider, 'DefaultCredentialsProvider');
+    assert.equal(config.awsCredentialsProviderCloudWatch, 'B');
   });
 
   test('the variant suffix stays case-sensitive', () => {
