@@ -45,7 +45,7 @@ export interface MetricsSelection {
 }
 
 /** CloudWatch rejects values outside ±2^360 and NaN/Infinity (PutMetricData reference). */
-const MAX_MAGNITUDE = 2 ** 360;
+export const MAX_MAGNITUDE = 2 ** 360;
 
 /**
  * The point as published, or undefined when the level leaves it out (or its value is one CloudWatch rejects).
@@ -68,12 +68,19 @@ const TAKE = 'TakeLeases';
 const APPLICATION = 'ApplicationTracker';
 const SHARD_SYNC = 'ShardSyncTask';
 
+/**
+ * One point, always built with the same shape (the event handlers run per batch: no spreads, one hidden class).
+ * `shardId` / `workerId`: the ShardId / WorkerIdentifier dimensions, where the scope has them.
+ */
+function point(operation: string, name: string, unit: MetricUnit, value: number, level: PointLevel, shardId?: string, workerId?: string): MetricPoint {
+  return { operation, name, unit, value, level, shardId, workerId };
+}
+
 /** `<prefix>.Success` (1 or 0) and `<prefix>.Time`; no prefix = the scope's own Success and Time. */
-function successAndTime(base: Omit<MetricPoint, 'name' | 'unit' | 'value'>, prefix: string | undefined, success: boolean, millis: number): MetricPoint[] {
-  const name = (suffix: string) => (prefix ? `${prefix}.${suffix}` : suffix);
+function successAndTime(operation: string, level: PointLevel, prefix: string | undefined, success: boolean, millis: number, shardId?: string, workerId?: string): MetricPoint[] {
   return [
-    { ...base, name: name('Success'), unit: 'Count', value: success ? 1 : 0 },
-    { ...base, name: name('Time'), unit: 'Milliseconds', value: millis },
+    point(operation, prefix ? `${prefix}.Success` : 'Success', 'Count', success ? 1 : 0, level, shardId, workerId),
+    point(operation, prefix ? `${prefix}.Time` : 'Time', 'Milliseconds', millis, level, shardId, workerId),
   ];
 }
 
@@ -97,23 +104,17 @@ function awsCallPoints(event: KclEventMap['aws.call'], workerId: string): Metric
   if (event.service === 'kinesis') {
     const prefix = FETCHER_CALLS[event.operation];
     if (!prefix) return [];
-    const base = { operation: PROCESS, level: 'DETAILED' as const, shardId: event.shardId };
-    const points = successAndTime(base, prefix, answered(event.outcome), event.millis);
-    if (event.operation === 'GetRecords' && event.outcome === 'expired-iterator') {
-      points.push({ operation: PROCESS, name: 'ExpiredIterator', unit: 'Count', value: 1, level: 'SUMMARY', shardId: event.shardId });
-    }
+    const points = successAndTime(PROCESS, 'DETAILED', prefix, answered(event.outcome), event.millis, event.shardId);
+    if (event.operation === 'GetRecords' && event.outcome === 'expired-iterator') points.push(point(PROCESS, 'ExpiredIterator', 'Count', 1, 'SUMMARY', event.shardId));
     return points;
   }
   if (event.purpose === 'renew') {
     // Each renewal is one sample of RenewAllLeases' Success and Time (the Java KCL times the whole round; ours
     // renews every lease of a round at once, so a round lasts as long as its slowest renewal: the Maximum).
-    const base = { operation: RENEW, workerId };
-    return [
-      ...successAndTime({ ...base, level: 'SUMMARY' }, undefined, answered(event.outcome), event.millis),
-      ...successAndTime({ ...base, level: 'DETAILED' }, 'RenewLease', answered(event.outcome), event.millis),
-    ];
+    const ok = answered(event.outcome);
+    return [...successAndTime(RENEW, 'SUMMARY', undefined, ok, event.millis, undefined, workerId), ...successAndTime(RENEW, 'DETAILED', 'RenewLease', ok, event.millis, undefined, workerId)];
   }
-  if (event.purpose === 'take') return successAndTime({ operation: TAKE, level: 'DETAILED', workerId }, 'TakeLease', answered(event.outcome), event.millis);
+  if (event.purpose === 'take') return successAndTime(TAKE, 'DETAILED', 'TakeLease', answered(event.outcome), event.millis, undefined, workerId);
   return [];
 }
 
@@ -126,29 +127,25 @@ export function pointsForEvent<K extends KclEventName>(name: K, event: KclEventM
 const EVENT_MAPPERS: { readonly [K in KclEventName]?: (event: KclEventMap[K], workerId: string) => MetricPoint[] } = {
   'records.delivered': (e) => {
     // Every batch, empty ones too (0 records, still a lag), as the Java ProcessTask does.
-    const base = { operation: PROCESS, level: 'SUMMARY' as const, shardId: e.shardId };
-    const points: MetricPoint[] = [
-      { ...base, name: 'RecordsProcessed', unit: 'Count', value: e.count },
-      { ...base, name: 'DataBytesProcessed', unit: 'Bytes', value: e.bytes },
-      { ...base, name: 'MillisBehindLatest', unit: 'Milliseconds', value: e.millisBehindLatest },
+    const points = [
+      point(PROCESS, 'RecordsProcessed', 'Count', e.count, 'SUMMARY', e.shardId),
+      point(PROCESS, 'DataBytesProcessed', 'Bytes', e.bytes, 'SUMMARY', e.shardId),
+      point(PROCESS, 'MillisBehindLatest', 'Milliseconds', e.millisBehindLatest, 'SUMMARY', e.shardId),
     ];
-    if (e.processMillis !== undefined) points.push({ ...base, name: 'RecordProcessor.processRecords.Time', unit: 'Milliseconds', value: e.processMillis });
+    if (e.processMillis !== undefined) points.push(point(PROCESS, 'RecordProcessor.processRecords.Time', 'Milliseconds', e.processMillis, 'SUMMARY', e.shardId));
     return points;
   },
-  'checkpoint.written': (e) => successAndTime({ operation: PROCESS, level: 'DETAILED', shardId: e.shardId }, 'UpdateLease', true, e.millis),
-  'checkpoint.failed': (e) => successAndTime({ operation: PROCESS, level: 'DETAILED', shardId: e.shardId }, 'UpdateLease', false, e.millis),
-  'leases.scanned': (e) => {
-    const base = { operation: TAKE, workerId: e.workerId };
-    return [
-      { ...base, name: 'TakenLeases', unit: 'Count', value: e.moved, level: 'SUMMARY' },
-      { ...base, name: 'UntakenLeases', unit: 'Count', value: Math.max(0, e.wanted - e.moved), level: 'SUMMARY' },
-      { ...base, name: 'NumWorkers', unit: 'Count', value: e.workers.length, level: 'SUMMARY' },
-      { ...base, name: 'TotalLeases', unit: 'Count', value: e.leases.length, level: 'DETAILED' },
-      { ...base, name: 'LeasesToTake', unit: 'Count', value: e.wanted, level: 'DETAILED' },
-      ...successAndTime({ ...base, level: 'DETAILED' }, 'ListLeases', true, e.scanMillis),
-    ];
-  },
-  'shards.synced': () => [{ operation: SHARD_SYNC, name: 'SyncShards.Success', unit: 'Count', value: 1, level: 'DETAILED' }],
+  'checkpoint.written': (e) => successAndTime(PROCESS, 'DETAILED', 'UpdateLease', true, e.millis, e.shardId),
+  'checkpoint.failed': (e) => successAndTime(PROCESS, 'DETAILED', 'UpdateLease', false, e.millis, e.shardId),
+  'leases.scanned': (e) => [
+    point(TAKE, 'TakenLeases', 'Count', e.moved, 'SUMMARY', undefined, e.workerId),
+    point(TAKE, 'UntakenLeases', 'Count', Math.max(0, e.wanted - e.moved), 'SUMMARY', undefined, e.workerId),
+    point(TAKE, 'NumWorkers', 'Count', e.workers.length, 'SUMMARY', undefined, e.workerId),
+    point(TAKE, 'TotalLeases', 'Count', e.leases.length, 'DETAILED', undefined, e.workerId),
+    point(TAKE, 'LeasesToTake', 'Count', e.wanted, 'DETAILED', undefined, e.workerId),
+    ...successAndTime(TAKE, 'DETAILED', 'ListLeases', true, e.scanMillis, undefined, e.workerId),
+  ],
+  'shards.synced': () => [point(SHARD_SYNC, 'SyncShards.Success', 'Count', 1, 'DETAILED')],
   'aws.call': awsCallPoints,
 };
 
@@ -203,14 +200,12 @@ export class MetricsTracker {
 
   /** The figures of this flush; starts the next interval (LostLeases counts from here). */
   flush(): MetricPoint[] {
-    const points: MetricPoint[] = [
-      { operation: RENEW, name: 'CurrentLeases', unit: 'Count', value: this.held.size, level: 'SUMMARY', workerId: this.workerId },
-      { operation: RENEW, name: 'LostLeases', unit: 'Count', value: this.lostSinceFlush, level: 'SUMMARY', workerId: this.workerId },
+    const points = [
+      point(RENEW, 'CurrentLeases', 'Count', this.held.size, 'SUMMARY', undefined, this.workerId),
+      point(RENEW, 'LostLeases', 'Count', this.lostSinceFlush, 'SUMMARY', undefined, this.workerId),
     ];
     this.lostSinceFlush = 0;
-    if (this.lagByShard.size > 0) {
-      points.push({ operation: APPLICATION, name: 'MillisBehindLatest', unit: 'Milliseconds', value: Math.max(...this.lagByShard.values()), level: 'SUMMARY' });
-    }
+    if (this.lagByShard.size > 0) points.push(point(APPLICATION, 'MillisBehindLatest', 'Milliseconds', Math.max(...this.lagByShard.values()), 'SUMMARY'));
     return points;
   }
 }

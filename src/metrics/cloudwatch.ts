@@ -20,7 +20,7 @@ import type { Logger } from '../common/logger.js';
 import { retry, RETRY, type RetryPolicy } from '../common/retry.js';
 import type { KclConfig } from '../config/config.js';
 import type { MetricsDimension, MetricsLevel } from '../config/fields.js';
-import { MAPPED_EVENTS, MetricsTracker, pointsForEvent, selectPoint, TRACKED_EVENTS, type Dimension, type MetricPoint, type MetricUnit, type TrackedEventName } from './cloudwatch-mapping.js';
+import { MAPPED_EVENTS, MAX_MAGNITUDE, MetricsTracker, pointsForEvent, selectPoint, TRACKED_EVENTS, type Dimension, type MetricPoint, type MetricUnit, type TrackedEventName } from './cloudwatch-mapping.js';
 
 /** CloudWatch's PutMetricData limits (API reference, checked 2026): per request and per datum. */
 export const CLOUDWATCH_LIMITS = {
@@ -78,12 +78,6 @@ interface Aggregate {
   sum: number;
   min: number;
   max: number;
-}
-
-function aggregateKey(name: string, unit: string, dimensions: readonly Dimension[]): string {
-  let key = `${name}\u0000${unit}`;
-  for (const d of dimensions) key += `\u0000${d.Name}=${d.Value}`;
-  return key;
 }
 
 function toDatum(a: Aggregate, timestamp: Date): MetricDatum {
@@ -144,9 +138,14 @@ export class CloudWatchPublisher {
   private closed = false;
   private readonly unsubscribe: (() => void)[] = [];
 
+  private readonly withShardId: boolean;
+  private readonly withWorkerId: boolean;
+
   constructor(private readonly options: CloudWatchPublisherOptions) {
     this.tracker = new MetricsTracker(options.workerId);
     this.selection = { level: options.level, dimensions: options.dimensions };
+    this.withShardId = options.dimensions.includes('ShardId');
+    this.withWorkerId = options.dimensions.includes('WorkerIdentifier');
   }
 
   /** Listens to a worker's events (until stop). Handlers only aggregate: O(1) per data point. */
@@ -164,17 +163,24 @@ export class CloudWatchPublisher {
   /** Adds one data point to this interval's aggregate; drops (and counts) it if that needs a slot and none is left. */
   record(point: MetricPoint): void {
     if (this.closed) return;
-    const selected = selectPoint(point, this.selection);
-    if (!selected) return;
-    const key = aggregateKey(selected.name, selected.unit, selected.dimensions);
+    // The key is the point's identity after the dimension filter (an operation's metric name fixes its unit and
+    // level, so a key exists only for points the level lets through); the published form is built only for a
+    // new key, so a point merged into an aggregate allocates nothing.
+    const shardId = this.withShardId ? (point.shardId ?? '') : '';
+    const workerId = this.withWorkerId ? (point.workerId ?? '') : '';
+    const key = `${point.operation}\u0000${point.name}\u0000${shardId}\u0000${workerId}`;
     const existing = this.current.get(key);
     if (existing) {
+      const { value } = point;
+      if (!Number.isFinite(value) || Math.abs(value) > MAX_MAGNITUDE) return;
       existing.count++;
-      existing.sum += selected.value;
-      if (selected.value < existing.min) existing.min = selected.value;
-      if (selected.value > existing.max) existing.max = selected.value;
+      existing.sum += value;
+      if (value < existing.min) existing.min = value;
+      if (value > existing.max) existing.max = value;
       return;
     }
+    const selected = selectPoint(point, this.selection);
+    if (!selected) return;
     if (this.size() >= this.options.maxQueueSize) {
       this.drop(1, 'the metrics queue is full (metricsMaxQueueSize)');
       return;
