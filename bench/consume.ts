@@ -13,12 +13,10 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { createDynamoDBClient, createKinesisClient } from '../src/aws/clients.js';
-import { silentLogger } from '../src/common/logger.js';
 import { startLocalStack } from '../src/local/stack.js';
 import { produceRecords } from '../src/local/producer.js';
-import { Worker } from '../src/worker/worker.js';
 import { workerInternals } from '../src/worker/internals.js';
-import { countingProcessor } from './counting-logic.js';
+import { consumeCounted, cpuMicros } from './counting-logic.js';
 
 const { values } = parseArgs({
   options: { records: { type: 'string', default: '8000' }, shards: { type: 'string', default: '4' }, 'idle-seconds': { type: 'string', default: '20' } },
@@ -26,11 +24,6 @@ const { values } = parseArgs({
 const RECORDS = Number(values.records);
 const SHARDS = Number(values.shards);
 const IDLE_SECONDS = Number(values['idle-seconds']);
-
-function cpuMicros(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
 
 async function baseline(kinesis: KinesisClient, stream: string): Promise<{ records: number; millis: number; cpu: number }> {
   const started = performance.now();
@@ -67,11 +60,8 @@ async function main(): Promise<void> {
     await baseline(kinesis, 'bench'); // warm-up: connections, JIT, emulator caches
     const base = await baseline(kinesis, 'bench');
 
-    let delivered = 0;
-    let done!: () => void;
-    const drained = new Promise<void>((r) => (done = r));
-    const worker = new Worker({
-      config: {
+    const { worker, delivered, millis: kclMillis, cpuMicros: kclCpu } = await consumeCounted(
+      {
         streamName: 'bench',
         applicationName: 'bench-app',
         kinesisEndpoint: stack.kinesisEndpoint,
@@ -79,21 +69,9 @@ async function main(): Promise<void> {
         initialPositionInStream: 'TRIM_HORIZON',
         idleTimeBetweenReadsInMillis: 200,
       },
-      processorFactory: () =>
-        countingProcessor((n) => {
-          delivered += n;
-          if (delivered >= RECORDS) done();
-        }),
-      kinesis,
-      dynamodb,
-      logger: silentLogger,
-    });
-    const started = performance.now();
-    const cpu0 = cpuMicros();
-    await worker.start();
-    await drained;
-    const kclMillis = performance.now() - started;
-    const kclCpu = cpuMicros() - cpu0;
+      RECORDS,
+      { kinesis, dynamodb },
+    );
 
     const calls = workerInternals(worker).leaseTable.calls;
     const before = calls.scan + calls.get + calls.put + calls.update + calls.delete;

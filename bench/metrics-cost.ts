@@ -25,8 +25,7 @@ import type { MetricsLevel } from '../src/config/fields.js';
 import { startLocalStack } from '../src/local/stack.js';
 import { produceRecords } from '../src/local/producer.js';
 import { CloudWatchPublisher } from '../src/metrics/cloudwatch.js';
-import { Worker } from '../src/worker/worker.js';
-import { countingProcessor } from './counting-logic.js';
+import { consumeCounted } from './counting-logic.js';
 
 const { values } = parseArgs({
   options: { records: { type: 'string', default: '20000' }, shards: { type: 'string', default: '4' }, rounds: { type: 'string', default: '3' } },
@@ -34,11 +33,6 @@ const { values } = parseArgs({
 const RECORDS = Number(values.records);
 const SHARDS = Number(values.shards);
 const ROUNDS = Number(values.rounds);
-
-function cpuMicros(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
 
 /** Answers every request with 200 `{}` (AWS JSON 1.0) after reading it; counts requests and bytes. */
 async function startSink(): Promise<{ endpoint: string; requests: number; bytes: number; close(): Promise<void> }> {
@@ -105,11 +99,8 @@ async function main(): Promise<void> {
 
     let app = 0;
     const consume = async (on: boolean) => {
-      let delivered = 0;
-      let done!: () => void;
-      const drained = new Promise<void>((r) => (done = r));
-      const worker = new Worker({
-        config: {
+      const run = await consumeCounted(
+        {
           streamName: 'metrics-bench',
           applicationName: `metrics-bench-${app++}`,
           kinesisEndpoint: stack.kinesisEndpoint,
@@ -118,24 +109,12 @@ async function main(): Promise<void> {
           idleTimeBetweenReadsInMillis: 200,
           ...(on ? { metricsLevel: 'DETAILED' as const, cloudWatchEndpoint: sink.endpoint, metricsBufferTimeMillis: 1_000 } : { metricsLevel: 'NONE' as const }),
         },
-        processorFactory: () =>
-          countingProcessor((n) => {
-            delivered += n;
-            if (delivered >= RECORDS) done();
-          }),
-        kinesis,
-        dynamodb,
-        logger: silentLogger,
-      });
-      const started = performance.now();
-      const cpu0 = cpuMicros();
-      await worker.start();
-      await drained;
-      const millis = performance.now() - started;
-      const cpu = cpuMicros() - cpu0;
-      const stats = worker.cloudWatchMetricsStats();
-      await worker.shutdown();
-      return { cpuPerRecord: cpu / delivered, recordsPerSecond: (delivered * 1000) / millis, stats };
+        RECORDS,
+        { kinesis, dynamodb },
+      );
+      const stats = run.worker.cloudWatchMetricsStats();
+      await run.worker.shutdown();
+      return { cpuPerRecord: run.cpuMicros / run.delivered, recordsPerSecond: (run.delivered * 1000) / run.millis, stats };
     };
 
     await consume(false); // warm-up: connections, JIT, emulator caches
