@@ -280,6 +280,11 @@ export class CloudWatchPublisher {
   private async doStop(): Promise<void> {
     for (const off of this.unsubscribe.splice(0)) off();
     this.loopStop.abort();
+    if (!this.loop) {
+      // Never started (a worker shut down before it ran): nothing worth a request.
+      this.closed = true;
+      return;
+    }
     await this.loop;
     this.closeInterval();
     this.closed = true;

@@ -169,6 +169,7 @@ describe('CloudWatch metrics', { skip: env ? false : SKIP_REASON }, () => {
       clock: systemClock,
       logger: silentLogger,
     });
+    publisher.start();
     try {
       for (let i = 0; i < 2500; i++) publisher.record({ operation: 'ProcessTask', name: 'RecordsProcessed', unit: 'Count', value: i, level: 'SUMMARY', shardId: `shardId-${String(i).padStart(12, '0')}` });
       await publisher.stop(); // the final flush sends it all

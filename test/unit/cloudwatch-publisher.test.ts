@@ -51,7 +51,7 @@ class FakeSink {
   }
 }
 
-function setup(overrides: Partial<CloudWatchPublisherOptions> = {}) {
+function setup(overrides: Partial<CloudWatchPublisherOptions> = {}, { start = true } = {}) {
   const clock = new VirtualClock();
   const fake = new FakeSink();
   const logger = memoryLogger();
@@ -70,7 +70,7 @@ function setup(overrides: Partial<CloudWatchPublisherOptions> = {}) {
     ...overrides,
   });
   publisher.attach(events.readOnly());
-  publisher.start();
+  if (start) publisher.start();
   return { clock, fake, logger, events, publisher };
 }
 
@@ -283,6 +283,13 @@ describe('shutdown', () => {
     // After stop nothing is recorded any more.
     events.emit('records.delivered', { shardId: 's1', count: 1, bytes: 1, millisBehindLatest: 1 });
     assert.equal(publisher.stats().queued, 0);
+  });
+
+  test('a publisher that never started sends nothing at stop', async () => {
+    const { fake, events, publisher } = setup({}, { start: false });
+    events.emit('records.delivered', { shardId: 's1', count: 1, bytes: 1, millisBehindLatest: 1 });
+    await publisher.stop();
+    assert.equal(fake.requests.length, 0);
   });
 
   test('while CloudWatch is failing the final flush tries nothing: the rest is counted as dropped', async () => {
