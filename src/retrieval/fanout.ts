@@ -172,7 +172,10 @@ export class FanOutRecordsSource implements RecordsSource {
               ShardId: shardId,
               StartingPosition: { Type: position.type, SequenceNumber: position.sequenceNumber, Timestamp: position.timestamp },
             }),
-            { abortSignal },
+            // callAws lets go of its signal once the answer's headers are in, but this answer goes on for minutes:
+            // only the subscription's own abort can end it then (and with it the connection, which frees the
+            // shard for the next subscription).
+            { abortSignal: eitherAborted(abortSignal, subscription.signal) },
           ),
       );
       if (!out.EventStream) throw new AwsCallError(`${this.what('SubscribeToShard')}: the answer has no event stream`, 'server');
@@ -283,6 +286,16 @@ export class FanOutRecordsSource implements RecordsSource {
       return undefined;
     }
   }
+}
+
+/** A signal aborted as soon as either of two is. */
+function eitherAborted(a: AbortSignal, b: AbortSignal): AbortSignal {
+  const either = new AbortController();
+  const abort = () => either.abort();
+  if (a.aborted || b.aborted) abort();
+  a.addEventListener('abort', abort, { once: true });
+  b.addEventListener('abort', abort, { once: true });
+  return either.signal;
 }
 
 function describe(position: StartingPosition): { type: string; sequenceNumber?: string; timestamp?: string } {
