@@ -134,6 +134,9 @@ export class FanOutRecordsSource implements RecordsSource {
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
+        // The service counts a refused call too, at its arrival, which a slow network can delay: the next one is
+        // paced from this answer, which came after that arrival.
+        this.lastSubscribeAt = this.clock.now();
         const error = toError(err);
         if (awsErrorKind(error) === 'not-found') {
           // The shard or the stream is gone, or the consumer is: only the first is an end, so ask the shard.
@@ -175,7 +178,7 @@ export class FanOutRecordsSource implements RecordsSource {
             // callAws lets go of its signal once the answer's headers are in, but this answer goes on for minutes:
             // only the subscription's own abort can end it then (and with it the connection, which frees the
             // shard for the next subscription).
-            { abortSignal: eitherAborted(abortSignal, subscription.signal) },
+            { abortSignal: AbortSignal.any([abortSignal, subscription.signal]) },
           ),
       );
       if (!out.EventStream) throw new AwsCallError(`${this.what('SubscribeToShard')}: the answer has no event stream`, 'server');
@@ -286,16 +289,6 @@ export class FanOutRecordsSource implements RecordsSource {
       return undefined;
     }
   }
-}
-
-/** A signal aborted as soon as either of two is. */
-function eitherAborted(a: AbortSignal, b: AbortSignal): AbortSignal {
-  const either = new AbortController();
-  const abort = () => either.abort();
-  if (a.aborted || b.aborted) abort();
-  a.addEventListener('abort', abort, { once: true });
-  b.addEventListener('abort', abort, { once: true });
-  return either.signal;
 }
 
 function describe(position: StartingPosition): { type: string; sequenceNumber?: string; timestamp?: string } {

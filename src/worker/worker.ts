@@ -153,6 +153,7 @@ export class Worker {
       report,
     });
     this.shardSync = new ShardSyncLoop(this.config, {
+      onCall: this.onAwsCall,
       kinesis: this.kinesis,
       table: this.leaseTable,
       leases: this.leases,
