@@ -35,8 +35,8 @@ export const FANOUT_DEFAULTS = {
   maxPendingEvents: 10,
   maxPendingBytes: 16 * 1024 * 1024,
   /**
-   * An open subscription that delivers no event for this long is on a dead connection (AWS sends an event every
-   * few seconds even when the shard is idle): it is dropped and a new one made from where it was.
+   * An open subscription that delivers no event for this long is taken to be on a dead connection (the service
+   * sends empty events on an idle shard too): it is dropped and a new one made from where it was.
    */
   eventTimeoutMillis: 30_000,
   /** How long a subscription to a shard known to be closed may deliver nothing before the end is confirmed. */
