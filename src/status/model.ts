@@ -216,10 +216,9 @@ export class StatusModel {
 
   private owner(leaseKey: string): string | undefined {
     if (this.held.has(leaseKey)) return this.options.workerId;
-    const scanned = this.scan.get(leaseKey)?.leaseOwner;
-    // A scan read before we gave the lease up still names us.
-    if (scanned === this.options.workerId) return this.leftTo.get(leaseKey);
-    return scanned;
+    // We gave it up since the last scan that could show it (one read before still names us).
+    if (this.leftTo.has(leaseKey)) return this.leftTo.get(leaseKey);
+    return this.scan.get(leaseKey)?.leaseOwner;
   }
 
   private checkpoint(leaseKey: string): ExtendedSequenceNumber | undefined {
