@@ -44,7 +44,7 @@ export class StatusService {
     return new StatusService(options, options.registry ?? new Registry());
   }
 
-  /** The server's address once it listens, e.g. `http://127.0.0.1:9464/`. */
+  /** The server's address while it listens, e.g. `http://127.0.0.1:9464/`. */
   get url(): string | undefined {
     return this.server?.url;
   }
@@ -63,6 +63,8 @@ export class StatusService {
     this.closed = true;
     this.detachMetrics();
     this.model?.close();
-    await this.server?.close();
+    const server = this.server;
+    this.server = undefined;
+    await server?.close();
   }
 }

@@ -10,6 +10,7 @@ import { ShutdownException } from '../../src/common/errors.js';
 import { AwsCallError } from '../../src/aws/errors.js';
 import { attachPrometheusMetrics, scrapeRegistry } from '../../src/metrics/prometheus.js';
 import { extendedSequenceNumber } from '../../src/checkpoint/sequence.js';
+import { promSamples } from '../helpers/prometheus.js';
 
 function setUp(registry = new Registry(), workerId = 'w1') {
   const events = new KclEvents((err) => {
@@ -19,16 +20,9 @@ function setUp(registry = new Registry(), workerId = 'w1') {
   return { events, registry, detach };
 }
 
-/** The samples of one metric, `name{labels} value` with labels in prom-client's order. */
+/** The samples of one metric in the registry's text, by label set. */
 async function samples(registry: Registry, name: string): Promise<Record<string, number>> {
-  const text = await registry.metrics();
-  const out: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const m = /^(\w+)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (m && m[1] === name) out[m[2] ?? ''] = Number(m[3]);
-  }
-  return out;
+  return promSamples(await registry.metrics(), name);
 }
 
 const cp = extendedSequenceNumber('49590338271490256608559692538361571095921575989136588802');
