@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../common/logger.js';
-import { toError } from '../common/errors.js';
+import { ConfigError, toError } from '../common/errors.js';
 import { scrapeRegistry } from '../metrics/prometheus.js';
 import type { StatusSnapshot } from './types.js';
 
@@ -56,13 +56,13 @@ export class StatusServer {
     readonly url: string,
   ) {}
 
-  /** Listens; rejects when the address cannot be used (port taken, host not local). */
+  /** Listens; rejects with a ConfigError naming the key when the address cannot be used (port taken, host not local). */
   static async start(options: StatusServerOptions): Promise<StatusServer> {
     const server = http.createServer((req, res) => void handle(req, res, options));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err) => reject(new ConfigError(`metricsHttpPort: cannot listen on ${options.host}:${options.port} (${err.message})`, 'metricsHttpPort')));
       server.listen(options.port, options.host, () => {
-        server.off('error', reject);
+        server.removeAllListeners('error');
         resolve();
       });
     });

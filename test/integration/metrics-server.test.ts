@@ -7,12 +7,15 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from '../../src/worker/worker.js';
 import { produceRecords } from '../../src/local/producer.js';
 import { silentLogger } from '../../src/common/logger.js';
+import { ConfigError } from '../../src/common/errors.js';
 import type { StatusSnapshot } from '../../src/status/types.js';
 import { Recorder } from '../helpers/recording-processor.js';
 import { createTestStream, SKIP_REASON, testEnv, uniqueName, waitFor, workerConfig } from '../helpers/env.js';
@@ -147,6 +150,24 @@ describe('metrics and status server', { skip: env ? false : SKIP_REASON }, () =>
       await worker.shutdown();
     }
     assert.equal(recorder.deliveries.length, 20);
+  });
+
+  test('a metricsHttpPort already in use fails the start with an error naming the key, and leaves nothing open', { timeout: 60_000 }, async () => {
+    const e = env!;
+    const stream = await createTestStream(e, 'metricsport', 1);
+    const taken = http.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const serversBefore = listeningServers();
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const worker = new Worker({ config: workerConfig(e, stream, uniqueName('app'), { metricsHttpPort: port }), processorFactory: new Recorder().factory, logger: silentLogger });
+      await assert.rejects(worker.run(), (err: Error) => err instanceof ConfigError && err.key === 'metricsHttpPort' && err.message.includes(`127.0.0.1:${port}`) && /EADDRINUSE/.test(err.message));
+      assert.equal(worker.state, 'stopped');
+      // Node closes the handle of a server that failed to bind on its own, a tick or two later.
+      await waitFor('no server handle left', () => listeningServers() === serversBefore, 5_000);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   test('the daemon (kcl multilang) with metricsHttpPort in its properties serves /metrics and /status', { timeout: 90_000 }, async () => {
