@@ -17,8 +17,8 @@ import { silentLogger } from '../src/common/logger.js';
 import { startLocalStack } from '../src/local/stack.js';
 import { produceRecords } from '../src/local/producer.js';
 import { Worker } from '../src/worker/worker.js';
-import { workerInternals } from '../src/worker/internals.js';
 import { countingProcessor } from './counting-logic.js';
+import { countLeaseTableCalls } from './lease-calls.js';
 
 const { values } = parseArgs({
   options: { records: { type: 'string', default: '8000' }, shards: { type: 'string', default: '4' }, 'idle-seconds': { type: 'string', default: '20' } },
@@ -88,6 +88,7 @@ async function main(): Promise<void> {
       dynamodb,
       logger: silentLogger,
     });
+    const calls = countLeaseTableCalls(worker.events);
     const started = performance.now();
     const cpu0 = cpuMicros();
     await worker.start();
@@ -95,7 +96,6 @@ async function main(): Promise<void> {
     const kclMillis = performance.now() - started;
     const kclCpu = cpuMicros() - cpu0;
 
-    const calls = workerInternals(worker).leaseTable.calls;
     const before = calls.scan + calls.get + calls.put + calls.update + calls.delete;
     const idleStart = performance.now();
     await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));

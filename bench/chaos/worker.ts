@@ -10,12 +10,12 @@
  */
 import fs from 'node:fs';
 import { Worker } from '../../src/worker/worker.js';
-import { workerInternals } from '../../src/worker/internals.js';
 import { createLogger } from '../../src/common/logger.js';
 import { awsErrorKind } from '../../src/aws/errors.js';
 import type { RetrievalMode } from '../../src/config/fields.js';
 import type { ChaosLine } from './log.js';
 import { chaosProcessor, now } from './processor.js';
+import { copyCounts, countLeaseTableCalls } from '../lease-calls.js';
 
 export interface WorkerProcessOptions {
   workerId: string;
@@ -74,7 +74,8 @@ worker.events.on('aws.call', (e) => {
   if (e.service === 'kinesis') kinesisCalls[e.operation] = (kinesisCalls[e.operation] ?? 0) + 1;
 });
 
-const writeStats = () => log({ e: 'calls', w, calls: { ...workerInternals(worker).leaseTable.calls }, kinesis: { ...kinesisCalls }, t: now() });
+const leaseCalls = countLeaseTableCalls(worker.events);
+const writeStats = () => log({ e: 'calls', w, calls: copyCounts(leaseCalls), kinesis: { ...kinesisCalls }, t: now() });
 const statsTimer = setInterval(writeStats, options.statsIntervalMillis);
 
 let stopping = false;
