@@ -15,8 +15,8 @@ import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type Kin
 import { createDynamoDBClient, createKinesisClient } from '../src/aws/clients.js';
 import { startLocalStack } from '../src/local/stack.js';
 import { produceRecords } from '../src/local/producer.js';
-import { workerInternals } from '../src/worker/internals.js';
 import { consumeCounted, cpuMicros } from './counting-logic.js';
+import { countLeaseTableCalls, type LeaseTableCallCounts } from './lease-calls.js';
 
 const { values } = parseArgs({
   options: { records: { type: 'string', default: '8000' }, shards: { type: 'string', default: '4' }, 'idle-seconds': { type: 'string', default: '20' } },
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     await baseline(kinesis, 'bench'); // warm-up: connections, JIT, emulator caches
     const base = await baseline(kinesis, 'bench');
 
+    let calls!: LeaseTableCallCounts;
     const { worker, delivered, millis: kclMillis, cpuMicros: kclCpu } = await consumeCounted(
       {
         streamName: 'bench',
@@ -71,9 +72,9 @@ async function main(): Promise<void> {
       },
       RECORDS,
       { kinesis, dynamodb },
+      (w) => (calls = countLeaseTableCalls(w.events)),
     );
 
-    const calls = workerInternals(worker).leaseTable.calls;
     const before = calls.scan + calls.get + calls.put + calls.update + calls.delete;
     const idleStart = performance.now();
     await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));

@@ -18,12 +18,14 @@ export function cpuMicros(): number {
 
 /**
  * Starts a Worker with the counting processor and resolves once it has delivered `records`, with the time and
- * CPU that took (start-up included). The worker is still running: the caller shuts it down.
+ * CPU that took (start-up included). `beforeStart` sees the worker first (to listen to its events). The worker
+ * is still running: the caller shuts it down.
  */
 export async function consumeCounted(
   config: KclConfigInput,
   records: number,
   clients: { kinesis: KinesisClient; dynamodb: DynamoDBClient },
+  beforeStart: (worker: Worker) => void = () => undefined,
 ): Promise<{ worker: Worker; delivered: number; millis: number; cpuMicros: number }> {
   let delivered = 0;
   let done!: () => void;
@@ -38,6 +40,7 @@ export async function consumeCounted(
     ...clients,
     logger: silentLogger,
   });
+  beforeStart(worker);
   const started = performance.now();
   const cpu0 = cpuMicros();
   await worker.start();

@@ -19,6 +19,7 @@ import { Worker } from '../src/worker/worker.js';
 import { workerInternals } from '../src/worker/internals.js';
 import type { RecordProcessor } from '../src/processor/types.js';
 import { javaLeaseCalls } from './chaos/analysis.js';
+import { countLeaseTableCalls, type LeaseTableCallCounts } from './lease-calls.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,10 +42,9 @@ const idleProcessor = (): RecordProcessor => ({
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function total(workers: Worker[]): Record<string, number> {
+function total(counters: LeaseTableCallCounts[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const w of workers) {
-    const c = workerInternals(w).leaseTable.calls;
+  for (const c of counters) {
     for (const [k, v] of Object.entries({ scan: c.scan, get: c.get, put: c.put, delete: c.delete, ...c.updates })) out[k] = (out[k] ?? 0) + v;
   }
   return out;
@@ -95,6 +95,7 @@ async function main(): Promise<void> {
             logger: silentLogger,
           }),
       );
+      const counters = workers.map((w) => countLeaseTableCalls(w.events));
       try {
         for (const w of workers) await w.start();
         const started = Date.now();
@@ -107,10 +108,10 @@ async function main(): Promise<void> {
         }
         const balancedAfter = (Date.now() - started) / 1000;
         await sleep(FAILOVER); // let follow-up scans and the first renewals settle
-        const before = total(workers);
+        const before = total(counters);
         const t0 = performance.now();
         await sleep(WINDOW_MILLIS);
-        const after = total(workers);
+        const after = total(counters);
         const shardMinutes = (S * (performance.now() - t0)) / 60_000;
         const kinds = Object.keys(after)
           .map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)] as const)

@@ -6,6 +6,8 @@
  * scale-out balanced, and what the lease table cost. Pure: no I/O, so it is unit-tested with hand-made logs
  * (test/unit/chaos-analysis.test.ts).
  */
+import type { RetrievalMode } from '../../src/config/fields.js';
+import { FANOUT_DEFAULTS } from '../../src/retrieval/fanout.js';
 import { NET_FAULT_KINDS, shardOwners, type ChaosLine, type DeliveredRecord, type Fault, type NetFaultKind } from './log.js';
 
 export interface ChaosInput {
@@ -26,11 +28,17 @@ export interface ChaosInput {
   finalStop?: number;
   /** The workers' shutdown timeout: a SIGTERMed worker must have exited within it. */
   shutdownGraceMillis?: number;
+  /** How the workers read (POLLING when absent). */
+  retrievalMode?: RetrievalMode;
 }
 
-/** How long after its heal a partitioned worker has to show it works again ('Recovery' in analyzeChaos). */
-export function recoveryBoundMillis(failoverMillis: number): number {
-  return 3 * failoverMillis + 5000;
+/**
+ * How long after its heal a partitioned worker has to show it works again ('Recovery' in analyzeChaos). A fan-out
+ * worker may first have to notice that its subscription's connection is dead (half-open): only the event timeout
+ * tells it, counted from the last event before the partition, so it gets that much longer.
+ */
+export function recoveryBoundMillis(failoverMillis: number, retrievalMode: RetrievalMode = 'POLLING'): number {
+  return 3 * failoverMillis + 5000 + (retrievalMode === 'FANOUT' ? FANOUT_DEFAULTS.eventTimeoutMillis : 0);
 }
 
 /** A process exits a little after its shutdown completes (final log writes, the event loop winding down). */
@@ -90,6 +98,17 @@ export interface ChaosReport {
   faultCounts: Record<string, number>;
   network: NetworkFigures;
   shutdowns: ShutdownFigures;
+  retrieval: RetrievalFigures;
+}
+
+export interface RetrievalFigures {
+  mode: RetrievalMode;
+  /** Fan-out subscriptions that ended, by outcome. */
+  subscriptions: Partial<Record<'completed' | 'shard-end' | 'failed' | 'stopped', number>>;
+  /** The failed ones by the error's kind (timeout: no event within the event timeout, in-use: the shard was still held). */
+  subscriptionFailures: Record<string, number>;
+  /** Kinesis calls by operation over the whole run (from the workers' periodic counters). */
+  kinesisCalls: Record<string, number>;
 }
 
 export interface NetworkFigures {
@@ -380,7 +399,19 @@ export function analyzeChaos(input: ChaosInput): ChaosReport {
     faultCounts,
     network: networkFigures(input, byShard),
     shutdowns: shutdownFigures(input),
+    retrieval: retrievalFigures(input),
   };
+}
+
+function retrievalFigures(input: ChaosInput): RetrievalFigures {
+  const out: RetrievalFigures = { mode: input.retrievalMode ?? 'POLLING', subscriptions: {}, subscriptionFailures: {}, kinesisCalls: {} };
+  for (const l of input.lines) {
+    if (l.e !== 'sub') continue;
+    out.subscriptions[l.outcome] = (out.subscriptions[l.outcome] ?? 0) + 1;
+    if (l.outcome === 'failed') out.subscriptionFailures[l.err ?? 'unknown'] = (out.subscriptionFailures[l.err ?? 'unknown'] ?? 0) + 1;
+  }
+  out.kinesisCalls = counterDeltas(input.lines, input.run, (l) => l.kinesis);
+  return out;
 }
 
 interface PartitionInterval {
@@ -407,8 +438,15 @@ function partitionIntervals(faults: readonly Fault[]): PartitionInterval[] {
  * Recovery: what each partitioned worker did after its heal (see Recovery). Also used by the harness, with the
  * lines so far and `now` as the run's end, to wait until every heal is judged before stopping the workers.
  */
-export function judgeRecoveries(lines: readonly ChaosLine[], faults: readonly Fault[], failoverMillis: number, now: number, exits: readonly { w: string; t: number }[] = []): Recovery[] {
-  const bound = recoveryBoundMillis(failoverMillis);
+export function judgeRecoveries(
+  lines: readonly ChaosLine[],
+  faults: readonly Fault[],
+  failoverMillis: number,
+  now: number,
+  exits: readonly { w: string; t: number }[] = [],
+  retrievalMode: RetrievalMode = 'POLLING',
+): Recovery[] {
+  const bound = recoveryBoundMillis(failoverMillis, retrievalMode);
   const out: Recovery[] = [];
   for (const p of partitionIntervals(faults)) {
     if (p.to === Infinity) continue;
@@ -452,7 +490,7 @@ export function judgeRecoveries(lines: readonly ChaosLine[], faults: readonly Fa
 
 function networkFigures(input: ChaosInput, byShard: Map<string, Session[]>): NetworkFigures {
   const intervals = partitionIntervals(input.faults);
-  const recoveries = judgeRecoveries(input.lines, input.faults, input.failoverMillis, input.run.to, input.exits);
+  const recoveries = judgeRecoveries(input.lines, input.faults, input.failoverMillis, input.run.to, input.exits, input.retrievalMode);
   const byKind: NetworkFigures['byKind'] = {};
   for (const kind of NET_FAULT_KINDS) {
     const of = intervals.filter((p) => p.fault === kind);
@@ -536,10 +574,13 @@ function flatten(c: Calls): Record<string, number> {
   return out;
 }
 
-/** Lease-table calls made by all workers inside [from, to], from their cumulative counters. */
-function callFigures(lines: readonly ChaosLine[], window: { from: number; to: number; shards: number; workers: number }, failoverMillis: number): CallFigures {
+/** What all workers' cumulative counters (picked from their `calls` lines) grew by inside [from, to], by key. */
+function counterDeltas(lines: readonly ChaosLine[], window: { from: number; to: number }, pick: (l: Extract<ChaosLine, { e: 'calls' }>) => Record<string, number> | undefined): Record<string, number> {
   const byWorker = new Map<string, { t: number; calls: Record<string, number> }[]>();
-  for (const l of lines) if (l.e === 'calls') byWorker.set(l.w, [...(byWorker.get(l.w) ?? []), { t: l.t, calls: flatten(l.calls) }]);
+  for (const l of lines) {
+    const calls = l.e === 'calls' ? pick(l) : undefined;
+    if (calls) byWorker.set(l.w, [...(byWorker.get(l.w) ?? []), { t: l.t, calls }]);
+  }
   const at = (list: { t: number; calls: Record<string, number> }[], t: number): Record<string, number> => {
     let last: Record<string, number> = {};
     for (const x of list) if (x.t <= t) last = x.calls;
@@ -552,6 +593,12 @@ function callFigures(lines: readonly ChaosLine[], window: { from: number; to: nu
     const b = at(list, window.to);
     for (const [k, v] of Object.entries(b)) byKind[k] = (byKind[k] ?? 0) + v - (a[k] ?? 0);
   }
+  return byKind;
+}
+
+/** Lease-table calls made by all workers inside [from, to], from their cumulative counters. */
+function callFigures(lines: readonly ChaosLine[], window: { from: number; to: number; shards: number; workers: number }, failoverMillis: number): CallFigures {
+  const byKind = counterDeltas(lines, window, (l) => flatten(l.calls));
   const total = Object.values(byKind).reduce((x, y) => x + y, 0);
   const shardMinutes = (window.shards * (window.to - window.from)) / 60_000;
   const java = window.workers > 0 ? javaLeaseCalls(failoverMillis, window.workers, window.shards).calls : undefined;
@@ -575,7 +622,7 @@ export function formatChaosReport(r: ChaosReport, failoverMillis: number, runFro
   if (r.keyOrderViolations > 0) problems.push(`${r.keyOrderViolations} per-key order violations (${r.keyOrderSample.join('; ')})`);
   if (r.overlaps.count > r.overlaps.afterPause) problems.push(`${r.overlaps.count - r.overlaps.afterPause} overlaps not after a pause (${r.overlaps.sample.join('; ')})`);
   if (r.startedBeforeHandoff > 0) problems.push(`${r.startedBeforeHandoff} shards started by a new owner before the old owner's shutdownRequested finished`);
-  const bound = recoveryBoundMillis(failoverMillis);
+  const bound = recoveryBoundMillis(failoverMillis, r.retrieval.mode);
   const stuck = r.network.recoveries.filter((x) => x.status === 'stuck');
   const relative = (t: number) => secs(t - runFrom);
   const exited = r.network.recoveries.filter((x) => x.status === 'exited');
@@ -587,6 +634,9 @@ export function formatChaosReport(r: ChaosReport, failoverMillis: number, runFro
     const sample = stuck.slice(0, 5).map((x) => `${x.w} after the ${x.fault} healed at ${relative(x.heal)}`);
     problems.push(`${stuck.length} partitioned workers stuck: no processing and no lease within ${secs(bound)} of the heal (${sample.join('; ')})`);
   }
+  const subscriptions = Object.values(r.retrieval.subscriptions).reduce((a, b) => a + b, 0);
+  // A fan-out run that delivered without a single subscription did not test fan-out at all.
+  if (r.retrieval.mode === 'FANOUT' && r.deliveredUnique > 0 && subscriptions === 0) problems.push('fan-out was asked for, but no worker logged a subscription');
   if (r.shutdowns.overGrace > 0) problems.push(`${r.shutdowns.overGrace} SIGTERMed workers did not exit within the grace of ${secs(r.shutdowns.graceMillis)} (${r.shutdowns.sample.join('; ')})`);
   const fc = Object.entries(r.faultCounts).map(([k, v]) => `${k} ${v}`).join(', ');
   const c = r.calls;
@@ -597,7 +647,7 @@ export function formatChaosReport(r: ChaosReport, failoverMillis: number, runFro
     `order: ${r.sessionOrderViolations} violations within ${r.sessions} processor sessions; ${r.keyOrderViolations} per-key violations across sessions and shards`,
     `overlap: ${r.overlaps.count} times two workers processed one shard at once (${r.overlaps.afterPause} after a pause, ${r.overlaps.duringPartition} around a partition, longest ${secs(r.overlaps.maxMillis)}); graceful hand-offs started early: ${r.startedBeforeHandoff}`,
     `failover after SIGKILL: ${statLine(r.failover.crash.all)}; undisturbed ${statLine(r.failover.crash.undisturbed)} (target ≤ ${secs(failoverMillis + 2000)})`,
-    `after SIGTERM: shard paused from the old processor's shutdownRequested to the new owner's first record: ${statLine(r.failover.gracefulGap)} (target ≤ 2.0 s); from the signal: ${statLine(r.failover.graceful.all)}`,
+    `after SIGTERM: shard paused from the old processor's shutdownRequested to the new owner's first record: ${statLine(r.failover.gracefulGap)} (target ≤ 2.0 s${r.retrieval.mode === 'FANOUT' ? ', + ~3 s with fan-out: kinesis-local frees a shard that long after the old subscription ends' : ''}); from the signal: ${statLine(r.failover.graceful.all)}`,
     `failover after SIGSTOP: ${statLine(r.failover.pause.all)}; kept by the paused worker or not moved: ${r.failover.pause.notMoved}`,
     `balance after scale-out: ${r.balanceMillis === undefined ? 'not reached' : secs(r.balanceMillis)}`,
   ];
@@ -622,6 +672,12 @@ export function formatChaosReport(r: ChaosReport, failoverMillis: number, runFro
       `lease table, steady state: ${c.calm.perShardMinute.toFixed(1)} calls per shard-minute, ${c.calm.perShardMinuteWithoutCheckpoints.toFixed(1)} without checkpoints (Java 2.x model at this failover: ${c.calm.javaModelWithoutCheckpoints?.toFixed(1)} + checkpoints) — ${kinds(c.calm.byKind)}`,
     );
   }
+  const failures = kinds(r.retrieval.subscriptionFailures);
+  lines.push(
+    r.retrieval.mode === 'FANOUT'
+      ? `retrieval: enhanced fan-out, ${subscriptions} subscriptions ended (${kinds(r.retrieval.subscriptions) || 'none'}${failures ? `; failed by kind: ${failures}` : ''}); Kinesis calls: ${kinds(r.retrieval.kinesisCalls) || 'none counted'}`
+      : `retrieval: polling; Kinesis calls: ${kinds(r.retrieval.kinesisCalls) || 'none counted'}`,
+  );
   lines.push(`lease table, whole run: ${c.run.perShardMinute.toFixed(1)} calls per shard-minute, ${c.run.perShardMinuteWithoutCheckpoints.toFixed(1)} without checkpoints — ${kinds(c.run.byKind)}`);
   const extra = [
     ...(r.network.recoveries.length > 0 ? ['every partitioned worker back or stopped'] : []),

@@ -1,9 +1,10 @@
 /**
- * The chaos run: real worker processes (bench/chaos/worker.ts) on one stream, a producer writing numbered
- * records, and a seeded fault schedule of SIGKILL, SIGSTOP/SIGCONT, SIGTERM and new workers — plus a split and
- * a merge in the middle when resharding is on, and network partitions when `partitionsPerMinute` is set: each
- * worker then reaches DynamoDB and Kinesis through its own pair of fault proxies (fault-proxy.ts), which
- * black-hole, reset, delay or refuse its traffic for a while. Phases:
+ * The chaos run: real worker processes (bench/chaos/worker.ts), all polling or all reading by enhanced fan-out,
+ * on one stream, a producer writing numbered records, and a seeded fault schedule of SIGKILL, SIGSTOP/SIGCONT,
+ * SIGTERM and new workers — plus a split and a merge in the middle when resharding is on, and network partitions
+ * when `partitionsPerMinute` is set: each worker then reaches DynamoDB and Kinesis through its own pair of fault
+ * proxies (fault-proxy.ts), which black-hole, reset, delay or refuse its traffic for a while (a fan-out
+ * subscription is one long answer on one connection, so it is cut, silenced or delayed like any call). Phases:
  *   1. one worker takes every shard;  2. the others join (time to balance);  3. a calm window (steady-state
  *   lease-table cost);  4. faults for `durationSeconds`;  5. everyone resumes, every partition heals, the
  *   producer stops, and the run waits until every produced record was delivered (or a drain timeout) and every
@@ -23,6 +24,7 @@ import { listShards, type ShardInfo } from '../../src/shards/shard-sync.js';
 import { startLocalStack, type LocalStack } from '../../src/local/stack.js';
 import { ensureStream } from '../../src/local/streams.js';
 import { produceRecords } from '../../src/local/producer.js';
+import type { RetrievalMode } from '../../src/config/fields.js';
 import { analyzeChaos, formatChaosReport, judgeRecoveries, KILLED_AFTER_GRACE, recoveryBoundMillis, type ChaosInput, type ChaosReport } from './analysis.js';
 import { FaultProxy } from './fault-proxy.js';
 import { LogTail, NET_FAULT_KINDS, readLines, shardOwners, type ChaosLine, type Fault, type NetFaultKind, type Service } from './log.js';
@@ -47,6 +49,8 @@ export interface ChaosOptions {
   partitionKinds?: readonly NetFaultKind[];
   /** Every worker's shutdown timeout, which a SIGTERMed worker must exit within. Default 10 s. */
   shutdownGraceMillis?: number;
+  /** How every worker reads its shards: POLLING (the default) or FANOUT (enhanced fan-out, SubscribeToShard). */
+  retrievalMode?: RetrievalMode;
   /** Use running emulators (the test suite's); otherwise a local stack is started and stopped. */
   kinesisEndpoint?: string;
   dynamodbEndpoint?: string;
@@ -103,6 +107,12 @@ const now = (): number => performance.timeOrigin + performance.now();
 const DEFAULT_SHUTDOWN_GRACE_MILLIS = 10_000;
 /** After this much more than its grace, a SIGTERMed worker that still runs is SIGKILLed (and fails the verdict). */
 const KILL_AFTER_GRACE_MILLIS = 5_000;
+/**
+ * With fan-out the workers list shards this often. kinesis-local never sends the shard-end event, so a worker
+ * ends a closed shard's subscription only once a shard listing shows the shard closed (retrieval/fanout.ts);
+ * at the polling run's 60 s the split and merge parents would hold their children back for up to a minute.
+ */
+const FANOUT_SHARD_SYNC_MILLIS = 5_000;
 
 interface WorkerProxies {
   dynamodb: FaultProxy;
@@ -159,6 +169,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const netRandom = seededRandom(opts.seed ^ 0x5bd1e995);
   const partitionsPerMinute = opts.partitionsPerMinute ?? 0;
   const grace = opts.shutdownGraceMillis ?? DEFAULT_SHUTDOWN_GRACE_MILLIS;
+  const retrievalMode = opts.retrievalMode ?? 'POLLING';
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), `kcl-chaos-${opts.seed}-`));
   fs.mkdirSync(dir, { recursive: true });
   let stack: LocalStack | undefined;
@@ -203,8 +214,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       ...endpoints,
       failoverTimeMillis: opts.failoverTimeMillis,
       checkpointIntervalMillis: opts.checkpointIntervalMillis,
+      retrievalMode,
       idleTimeBetweenReadsInMillis: 250,
-      shardSyncIntervalMillis: 60_000,
+      shardSyncIntervalMillis: retrievalMode === 'FANOUT' ? FANOUT_SHARD_SYNC_MILLIS : 60_000,
       statsIntervalMillis: 1000,
       shutdownTimeoutMillis: grace,
     });
@@ -431,8 +443,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     print(`${at()}  ${delivered.size} of ${produced} records delivered`);
     if (faults.some((f) => f.kind === 'heal')) {
       // A worker healed at the end must get its chance to show it works again before everyone is stopped.
-      const judged = () => (collect(), !judgeRecoveries(lines, faults, opts.failoverTimeMillis, now(), exits).some((r) => r.status === 'pending'));
-      await waitUntil('every partitioned worker to process again', judged, recoveryBoundMillis(opts.failoverTimeMillis) + 60_000, print);
+      const judged = () => (collect(), !judgeRecoveries(lines, faults, opts.failoverTimeMillis, now(), exits, retrievalMode).some((r) => r.status === 'pending'));
+      await waitUntil('every partitioned worker to process again', judged, recoveryBoundMillis(opts.failoverTimeMillis, retrievalMode) + 60_000, print);
     }
     print(`${at()}  stopping the workers`);
   } finally {
@@ -454,7 +466,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   }
 
   // What the analysis reads besides the worker logs, so that a run can be looked into (and re-judged) afterwards.
-  fs.writeFileSync(path.join(dir, 'harness.json'), JSON.stringify({ t0, faults, exits, finalStop, shutdownGraceMillis: grace, failoverMillis: opts.failoverTimeMillis, produced }));
+  fs.writeFileSync(path.join(dir, 'harness.json'), JSON.stringify({ t0, faults, exits, finalStop, shutdownGraceMillis: grace, failoverMillis: opts.failoverTimeMillis, retrievalMode, produced }));
   const all = procs.flatMap((p) => readLines(p.logFile));
   const report = analyzeChaos({
     produced,
@@ -467,6 +479,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     exits,
     finalStop,
     shutdownGraceMillis: grace,
+    retrievalMode,
   });
   const { lines: summary, passed } = formatChaosReport(report, opts.failoverTimeMillis, t0);
   return { report, summary, passed, dir };

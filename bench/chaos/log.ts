@@ -17,7 +17,16 @@ export type ChaosLine =
   | { e: 'cperr'; w: string; s: string; shard: string; err: string; t: number }
   | { e: 'end'; w: string; s: string; shard: string; reason: 'leaseLost' | 'shardEnded' | 'shutdownRequested'; t: number }
   | { e: 'lease'; w: string; kind: 'acquired' | 'lost' | 'released'; shard: string; from?: string; reason?: string; t: number }
-  | { e: 'calls'; w: string; calls: { scan: number; get: number; put: number; update: number; delete: number; updates: Record<string, number> }; t: number }
+  | {
+      e: 'calls';
+      w: string;
+      calls: { scan: number; get: number; put: number; update: number; delete: number; updates: Record<string, number> };
+      /** Kinesis calls made so far, by operation (every outcome). Absent in logs of older runs. */
+      kinesis?: Record<string, number>;
+      t: number;
+    }
+  /** An enhanced fan-out subscription ended (the worker's `subscription.ended` event); `err` is the error's kind. */
+  | { e: 'sub'; w: string; shard: string; outcome: 'completed' | 'shard-end' | 'failed' | 'stopped'; events: number; millis: number; err?: string; t: number }
   | { e: 'term'; w: string; signal: string; t: number }
   | { e: 'stopped'; w: string; t: number };
 

@@ -6,7 +6,7 @@
  *   npm run chaos -- [--workers 4] [--shards 8] [--duration 180] [--kill-rate 8] [--seed N]
  *                    [--failover 10000] [--aggregate N] [--no-reshard]
  *                    [--partition-rate N] [--partitions blackhole,half-open,reset,latency,refuse] [--no-network]
- *                    [--shutdown-grace 10000]
+ *                    [--shutdown-grace 10000] [--retrieval polling|fanout]
  */
 import os from 'node:os';
 import { Command, Option } from 'commander';
@@ -46,6 +46,11 @@ const program = new Command('chaos')
     }),
   )
   .option('--no-network', 'no network partitions (workers reach the emulators directly, without fault proxies)')
+  .addOption(
+    new Option('--retrieval <mode>', 'how every worker reads its shards: polling (GetRecords) or fanout (enhanced fan-out, SubscribeToShard)')
+      .choices(['polling', 'fanout'])
+      .default('polling'),
+  )
   .addOption(new Option('--shutdown-grace <ms>', 'every worker\'s shutdown timeout; a SIGTERMed worker must exit within it').default(10_000).argParser(int('shutdown-grace', 1000)))
   .option('--no-reshard', 'no split and merge during the faults')
   .option('--dir <path>', 'directory for the worker logs (default: a new temporary directory)');
@@ -67,6 +72,7 @@ const o = program.opts<{
   partitions?: NetFaultKind[];
   network: boolean;
   shutdownGrace: number;
+  retrieval: 'polling' | 'fanout';
   reshard: boolean;
   dir?: string;
 }>();
@@ -75,8 +81,9 @@ const faultsPerMinute = o.faultsPerMinute ?? o.killRate;
 const partitionsPerMinute = o.network ? (o.partitionRate ?? Math.max(2, Math.round(faultsPerMinute / 3))) : 0;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+const retrievalMode = o.retrieval === 'fanout' ? 'FANOUT' : 'POLLING';
 console.log(
-  `chaos run: seed ${o.seed}, ${o.workers} workers, ${o.shards} shards, ${o.duration} s of faults at ~${faultsPerMinute}/min, failover ${o.failover} ms, ` +
+  `chaos run: seed ${o.seed}, ${o.retrieval === 'fanout' ? 'enhanced fan-out' : 'polling'}, ${o.workers} workers, ${o.shards} shards, ${o.duration} s of faults at ~${faultsPerMinute}/min, failover ${o.failover} ms, ` +
     `checkpoint every ${o.checkpointInterval} ms, ${o.rate} records/s${o.aggregate > 1 ? ` in KPL aggregates of ${o.aggregate}` : ''}, resharding ${o.reshard ? 'on' : 'off'}, ` +
     `network partitions ${partitionsPerMinute > 0 ? `~${partitionsPerMinute}/min (${(o.partitions ?? NET_FAULT_KINDS).join(', ')})` : 'off'}, shutdown grace ${o.shutdownGrace} ms`,
 );
@@ -95,6 +102,7 @@ const result = await runChaos({
   partitionsPerMinute,
   partitionKinds: o.partitions,
   shutdownGraceMillis: o.shutdownGrace,
+  retrievalMode,
   dir: o.dir,
   print: (line) => console.log(line),
 });

@@ -10,10 +10,12 @@
  */
 import fs from 'node:fs';
 import { Worker } from '../../src/worker/worker.js';
-import { workerInternals } from '../../src/worker/internals.js';
 import { createLogger } from '../../src/common/logger.js';
+import { awsErrorKind } from '../../src/aws/errors.js';
+import type { RetrievalMode } from '../../src/config/fields.js';
 import type { ChaosLine } from './log.js';
 import { chaosProcessor, now } from './processor.js';
+import { copyCounts, countLeaseTableCalls } from '../lease-calls.js';
 
 export interface WorkerProcessOptions {
   workerId: string;
@@ -25,6 +27,9 @@ export interface WorkerProcessOptions {
   failoverTimeMillis: number;
   /** The processor checkpoints after a batch when this long has passed since its last checkpoint. */
   checkpointIntervalMillis: number;
+  /** How the worker reads shards; absent: polling, because idleTimeBetweenReadsInMillis is set. */
+  retrievalMode?: RetrievalMode;
+  /** Polling only: ignored with retrievalMode FANOUT. */
   idleTimeBetweenReadsInMillis: number;
   shardSyncIntervalMillis: number;
   statsIntervalMillis: number;
@@ -51,7 +56,7 @@ const worker = new Worker({
     dynamoDBEndpoint: options.dynamodbEndpoint,
     initialPositionInStream: 'TRIM_HORIZON',
     failoverTimeMillis: options.failoverTimeMillis,
-    idleTimeBetweenReadsInMillis: options.idleTimeBetweenReadsInMillis,
+    ...(options.retrievalMode === 'FANOUT' ? { retrievalMode: 'FANOUT' as const } : { retrievalMode: options.retrievalMode, idleTimeBetweenReadsInMillis: options.idleTimeBetweenReadsInMillis }),
     shardSyncIntervalMillis: options.shardSyncIntervalMillis,
   },
   processorFactory: () => chaosProcessor(w, log, options.checkpointIntervalMillis, () => `${w}#${++sessions}`),
@@ -61,8 +66,16 @@ const worker = new Worker({
 worker.events.on('lease.acquired', (e) => log({ e: 'lease', w, kind: 'acquired', shard: e.leaseKey, from: e.stolenFrom, t: now() }));
 worker.events.on('lease.lost', (e) => log({ e: 'lease', w, kind: 'lost', shard: e.leaseKey, reason: e.reason, t: now() }));
 worker.events.on('lease.released', (e) => log({ e: 'lease', w, kind: 'released', shard: e.leaseKey, t: now() }));
+worker.events.on('subscription.ended', (e) =>
+  log({ e: 'sub', w, shard: e.shardId, outcome: e.outcome, events: e.events, millis: e.millis, ...(e.error ? { err: awsErrorKind(e.error) } : {}), t: now() }),
+);
+const kinesisCalls: Record<string, number> = {};
+worker.events.on('aws.call', (e) => {
+  if (e.service === 'kinesis') kinesisCalls[e.operation] = (kinesisCalls[e.operation] ?? 0) + 1;
+});
 
-const writeStats = () => log({ e: 'calls', w, calls: { ...workerInternals(worker).leaseTable.calls }, t: now() });
+const leaseCalls = countLeaseTableCalls(worker.events);
+const writeStats = () => log({ e: 'calls', w, calls: copyCounts(leaseCalls), kinesis: { ...kinesisCalls }, t: now() });
 const statsTimer = setInterval(writeStats, options.statsIntervalMillis);
 
 let stopping = false;

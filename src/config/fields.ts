@@ -326,11 +326,9 @@ export const CORE_FIELDS = {
   metricsHttpPort: optional(numberKind({ integer: true, min: 0, max: 65_535 }), {
     doc: 'serve Prometheus `/metrics`, `/status` (JSON) and the live status page `/` on this port (0 = any free port)',
     defaultDoc: 'off',
-    notActedOn: notActedOn('metrics'),
   }),
   metricsHttpHost: defaulted(textKind('a host name or IP address to listen on'), '127.0.0.1', {
     doc: 'where the metrics and status server listens',
-    notActedOn: notActedOn('metrics'),
   }),
   validateSequenceNumberBeforeCheckpointing: defaulted(booleanKind, true, {
     doc: 'checkpoint validation',

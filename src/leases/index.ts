@@ -20,6 +20,6 @@
  * and takes its clock, random source, logger and table as inputs.
  */
 export { LeaseCoordinator, type LeaseCoordinatorConfig, type LeaseCoordinatorTuning, type HeldLease, type ReleaseOutcome } from './coordinator.js';
-export { LeaseTable, type LeaseTableCallCounts } from './lease-table.js';
+export { LeaseTable } from './lease-table.js';
 export type { LeaseStore } from './lease-store.js';
 export type { Lease, HashKeyRange } from './lease.js';

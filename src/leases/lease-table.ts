@@ -25,16 +25,6 @@ import type { Lease } from './lease.js';
 import type { HandoffWriteOptions, LeaseStore } from './lease-store.js';
 import { itemToLease, leaseToItem, LEASE_ENTITY_TYPE, type Item } from './serializer.js';
 
-export interface LeaseTableCallCounts {
-  scan: number;
-  get: number;
-  put: number;
-  update: number;
-  delete: number;
-  /** Conditional updates by purpose (renew, take, checkpoint, release, handoff-request, handoff-complete, handoff-withdraw, meta). */
-  updates: Record<string, number>;
-}
-
 export interface LeaseTableOptions {
   /**
    * Deadline of one lease write. A renewal or checkpoint answered later than its renewal period is worth
@@ -50,8 +40,6 @@ export interface LeaseTableOptions {
 const PURPOSE_OF: Readonly<Record<string, string>> = { Scan: 'scan', GetItem: 'get', PutItem: 'put', DeleteItem: 'delete', CreateTable: 'create-table', DescribeTable: 'describe-table' };
 
 export class LeaseTable implements LeaseStore {
-  /** DynamoDB calls made, by kind: the figure the cost model is judged on. */
-  readonly calls: LeaseTableCallCounts = { scan: 0, get: 0, put: 0, update: 0, delete: 0, updates: {} };
   private readonly writeDeadlineMillis: number;
 
   constructor(
@@ -118,7 +106,6 @@ export class LeaseTable implements LeaseStore {
     const leases: Lease[] = [];
     let startKey: Item | undefined;
     do {
-      this.calls.scan++;
       const input = { TableName: this.tableName, ExclusiveStartKey: startKey };
       const out = await this.call('Scan', 'scan the leases', AWS_DEADLINES.dynamoRead, (abortSignal) => this.dynamodb.send(new ScanCommand(input), { abortSignal }));
       for (const item of out.Items ?? []) {
@@ -131,7 +118,6 @@ export class LeaseTable implements LeaseStore {
   }
 
   async getLease(leaseKey: string): Promise<Lease | undefined> {
-    this.calls.get++;
     const input = { TableName: this.tableName, Key: { leaseKey: { S: leaseKey } }, ConsistentRead: true };
     const out = await this.call('GetItem', `read lease ${leaseKey}`, AWS_DEADLINES.dynamoRead, (abortSignal) => this.dynamodb.send(new GetItemCommand(input), { abortSignal }));
     return out.Item ? itemToLease(out.Item) : undefined;
@@ -139,7 +125,6 @@ export class LeaseTable implements LeaseStore {
 
   /** Creates a lease unless one with the same key exists; returns false when it existed. */
   async createLeaseIfNotExists(lease: Lease): Promise<boolean> {
-    this.calls.put++;
     const input = { TableName: this.tableName, Item: leaseToItem(lease), ConditionExpression: 'attribute_not_exists(leaseKey)' };
     try {
       await this.call('PutItem', `create lease ${lease.leaseKey}`, this.writeDeadlineMillis, (abortSignal) => this.dynamodb.send(new PutItemCommand(input), { abortSignal }));
@@ -285,7 +270,6 @@ export class LeaseTable implements LeaseStore {
     what: string,
     spec: { condition: string; update: string; names: Record<string, string>; values: Item },
   ): Promise<boolean> {
-    this.countUpdate(what);
     const input: UpdateItemCommandInput = {
       TableName: this.tableName,
       Key: { leaseKey: { S: leaseKey } },
@@ -297,13 +281,7 @@ export class LeaseTable implements LeaseStore {
     return this.conditionalUpdate(what, `${what} lease ${leaseKey}`, input);
   }
 
-  private countUpdate(what: string): void {
-    this.calls.update++;
-    this.calls.updates[what] = (this.calls.updates[what] ?? 0) + 1;
-  }
-
   async deleteLease(leaseKey: string): Promise<void> {
-    this.calls.delete++;
     const input = { TableName: this.tableName, Key: { leaseKey: { S: leaseKey } } };
     await this.call('DeleteItem', `delete lease ${leaseKey}`, this.writeDeadlineMillis, (abortSignal) => this.dynamodb.send(new DeleteItemCommand(input), { abortSignal }));
   }
@@ -318,7 +296,6 @@ export class LeaseTable implements LeaseStore {
     spec: { condition: string; set: Item; remove?: string[]; add?: Item; values?: Item },
     apply: (l: Lease) => Lease = (l) => l,
   ): Promise<Lease | undefined> {
-    this.countUpdate(what);
     const names: Record<string, string> = { '#ctr': 'leaseCounter', '#et': 'entityType' };
     const values: Item = { ':ctr': { N: String(lease.leaseCounter) }, ':next': { N: String(lease.leaseCounter + 1) }, ':et': { S: LEASE_ENTITY_TYPE }, ...spec.values };
     const sets = ['#ctr = :next', '#et = :et'];

@@ -51,6 +51,8 @@ export class LeaseTaker {
   private observations = new Map<string, LeaseObservation>();
   private readonly shuffle: <T>(items: readonly T[]) => T[];
   private lastScan: { leases: readonly Lease[]; at: number } | undefined;
+  /** Leases with a take in flight. */
+  private readonly taking = new Set<string>();
   private aliveWorkers: string[] = [];
   /** Consecutive failed scans: the next one comes after a backoff from the fleet gap. */
   private failedScans = 0;
@@ -214,9 +216,16 @@ export class LeaseTaker {
     return this.deps.handoff.request(lease);
   }
 
-  /** Takes one lease (fenced on the counter it was seen with); true when it is now held. */
+  /**
+   * Takes one lease (fenced on the counter it was seen with); true when it is now held. The taker's scan and a
+   * completed hand-off can both reach for the same lease at the same moment: only one take of a lease runs at a
+   * time, and a lease already held is not taken again (a second take would raise the counter under the first
+   * and cost the new consumer its lease).
+   */
   async take(lease: Lease, handedOverBy?: string): Promise<boolean> {
     const { clock, table, held, handoff, events, logger } = this.deps;
+    if (held.has(lease.leaseKey) || this.taking.has(lease.leaseKey)) return false;
+    this.taking.add(lease.leaseKey);
     const sentAt = clock.now();
     handoff.forget(lease.leaseKey);
     try {
@@ -233,6 +242,8 @@ export class LeaseTaker {
     } catch (err) {
       logger.warn({ leaseKey: lease.leaseKey, err: toError(err).message }, 'taking lease failed');
       return false;
+    } finally {
+      this.taking.delete(lease.leaseKey);
     }
   }
 }

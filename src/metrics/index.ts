@@ -1,14 +1,14 @@
 /**
- * metrics/: what the worker's events mean as metrics, and publishing them. CloudWatch (the Java KCL's names,
- * operations, dimensions and levels: docs/metrics.md): `cloudwatch-mapping.ts` turns events into data points
- * (pure), `cloudwatch.ts` aggregates and sends them with PutMetricData.
- *
- * Owns: the metric names and their meaning, the CloudWatch client's use, the metrics queue and its bound.
- * May not touch: anything inside the core. It learns everything from `worker.events` (the one event stream)
- * and is started and stopped by the Worker; no part of leases/, retrieval/, lifecycle/ or worker/ internals
- * imports it or counts anything for it on the side. It never blocks an event handler: listeners only
- * aggregate, sending runs on its own.
+ * metrics/ — metrics derived from the worker's event stream, never counted on the side. It subscribes to
+ * `worker.events` and may not touch leases, retrieval or the lifecycle directly; the Worker starts and stops it.
+ * No event handler here blocks or does I/O: listeners only update counters or aggregates.
+ * - prometheus.ts: prom-client counters, gauges and histograms (`kcl_*`), served at `/metrics` by status/server.ts.
+ * - cloudwatch-mapping.ts: events → data points with the Java KCL's CloudWatch names, operations, dimensions and
+ *   levels (pure; docs/metrics.md).
+ * - cloudwatch.ts: the CloudWatch publisher: aggregates per interval, sends with PutMetricData within
+ *   CloudWatch's limits, bounded by metricsMaxQueueSize (drops counted), and the Worker's on/off rule.
  */
+export { attachPrometheusMetrics, METRIC_NAMES } from './prometheus.js';
 export { pointsForEvent, selectPoint, MetricsTracker, type MetricPoint, type SelectedPoint, type MetricUnit, type PointLevel } from './cloudwatch-mapping.js';
 export {
   CloudWatchPublisher,

@@ -35,8 +35,8 @@ export const FANOUT_DEFAULTS = {
   maxPendingEvents: 10,
   maxPendingBytes: 16 * 1024 * 1024,
   /**
-   * An open subscription that delivers no event for this long is on a dead connection (AWS sends an event every
-   * few seconds even when the shard is idle): it is dropped and a new one made from where it was.
+   * An open subscription that delivers no event for this long is taken to be on a dead connection (the service
+   * sends empty events on an idle shard too): it is dropped and a new one made from where it was.
    */
   eventTimeoutMillis: 30_000,
   /** How long a subscription to a shard known to be closed may deliver nothing before the end is confirmed. */
@@ -134,6 +134,9 @@ export class FanOutRecordsSource implements RecordsSource {
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
+        // The service counts a refused call too, at its arrival, which a slow network can delay: the next one is
+        // paced from this answer, which came after that arrival.
+        this.lastSubscribeAt = this.clock.now();
         const error = toError(err);
         if (awsErrorKind(error) === 'not-found') {
           // The shard or the stream is gone, or the consumer is: only the first is an end, so ask the shard.
@@ -172,7 +175,10 @@ export class FanOutRecordsSource implements RecordsSource {
               ShardId: shardId,
               StartingPosition: { Type: position.type, SequenceNumber: position.sequenceNumber, Timestamp: position.timestamp },
             }),
-            { abortSignal },
+            // callAws lets go of its signal once the answer's headers are in, but this answer goes on for minutes:
+            // only the subscription's own abort can end it then (and with it the connection, which frees the
+            // shard for the next subscription).
+            { abortSignal: AbortSignal.any([abortSignal, subscription.signal]) },
           ),
       );
       if (!out.EventStream) throw new AwsCallError(`${this.what('SubscribeToShard')}: the answer has no event stream`, 'server');

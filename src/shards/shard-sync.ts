@@ -3,7 +3,7 @@
  * roots, TRIM_HORIZON below a parent so nothing is skipped), and child leases at shard end (docs/shards.md).
  */
 import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
-import { AWS_DEADLINES, callAws } from '../aws/call.js';
+import { AWS_DEADLINES, callAws, type AwsCallOutcome } from '../aws/call.js';
 import { awsErrorKind } from '../aws/errors.js';
 import { retry, RETRY } from '../common/retry.js';
 import { InvalidStateException } from '../common/errors.js';
@@ -37,13 +37,13 @@ export function toShardInfo(shard: Shard): ShardInfo {
  * Every shard of the stream, following NextToken. Each page is retried by the retry policy (throttling, a
  * dropped connection); a missing stream is an error that says what to check.
  */
-export async function listShards(kinesis: KinesisClient, streamName: string, clock: Clock, signal?: AbortSignal): Promise<ShardInfo[]> {
+export async function listShards(kinesis: KinesisClient, streamName: string, clock: Clock, signal?: AbortSignal, onCall?: (outcome: AwsCallOutcome) => void): Promise<ShardInfo[]> {
   const shards: ShardInfo[] = [];
   let nextToken: string | undefined;
   do {
     const input = nextToken ? { NextToken: nextToken } : { StreamName: streamName };
     const page = () =>
-      callAws({ service: 'kinesis', operation: 'ListShards', what: `ListShards ${streamName}`, deadlineMillis: AWS_DEADLINES.kinesisControl, signal }, (abortSignal) =>
+      callAws({ service: 'kinesis', operation: 'ListShards', what: `ListShards ${streamName}`, deadlineMillis: AWS_DEADLINES.kinesisControl, signal, onOutcome: onCall }, (abortSignal) =>
         kinesis.send(new ListShardsCommand(input), { abortSignal }),
       );
     try {
@@ -135,8 +135,9 @@ export async function syncShards(
   signal?: AbortSignal,
   /** A recent scan of the lease table to use instead of a new one (creates are conditional, so a slightly old list is safe). */
   recentLeases?: readonly Lease[],
+  onCall?: (outcome: AwsCallOutcome) => void,
 ): Promise<ShardSyncResult> {
-  const shards = await listShards(kinesis, streamName, clock, signal);
+  const shards = await listShards(kinesis, streamName, clock, signal, onCall);
   const leases = recentLeases ? [...recentLeases] : await table.listLeases();
   const toCreate = computeLeasesToCreate(shards, new Set(leases.map((l) => l.leaseKey)), initialPosition);
   let created = 0;

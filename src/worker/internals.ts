@@ -1,7 +1,7 @@
 /**
- * @internal A worker's lease internals, for the repository's own tests and benchmarks (call counts, held
- * leases, pending hand-offs). Not exported from src/index.ts: users observe a worker through its events,
- * progress() and run(); nothing here is a stable API.
+ * @internal A worker's lease internals, for the repository's own tests and benchmarks (held leases, pending
+ * hand-offs). Not exported from src/index.ts: users observe a worker through its events, progress() and run();
+ * nothing here is a stable API.
  */
 import type { LeaseCoordinator } from '../leases/coordinator.js';
 import type { LeaseTable } from '../leases/lease-table.js';

@@ -5,6 +5,7 @@
  * never takes, renews or releases a lease.
  */
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { AwsCallOutcome } from '../aws/call.js';
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
 import type { KclEvents } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
@@ -31,6 +32,8 @@ export interface ShardSyncDeps {
   readonly events: KclEvents;
   readonly logger: Logger;
   readonly report: (err: unknown, where: string) => void;
+  /** Every ListShards call's outcome (the worker's `aws.call` event). */
+  readonly onCall?: (outcome: AwsCallOutcome) => void;
 }
 
 export class ShardSyncLoop {
@@ -59,6 +62,7 @@ export class ShardSyncLoop {
       clock,
       signal,
       fresh,
+      this.deps.onCall,
     );
     this.closed = new Set(closedShardIds);
     events.emit('shards.synced', { shardCount, leasesCreated });

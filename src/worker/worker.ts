@@ -6,6 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Registry } from 'prom-client';
 import type { AwsCallOutcome } from '../aws/call.js';
 import { createDynamoDBClient, createKinesisClient, createKinesisSubscriptionClient, subscriptionTransport } from '../aws/clients.js';
 import { sleepUnlessAborted, systemClock, type Clock } from '../common/clock.js';
@@ -31,6 +32,7 @@ import { createChildLeases } from '../shards/shard-sync.js';
 import { ConsumerSupervisor, type ShardProgress } from './consumer-supervisor.js';
 import { registerInternals } from './internals.js';
 import { ShardSyncLoop } from './shard-sync-loop.js';
+import { StatusService } from '../status/service.js';
 
 export type { ShardProgress } from './consumer-supervisor.js';
 
@@ -58,6 +60,11 @@ export interface WorkerOptions {
   shutdownTimeoutMillis?: number;
   /** Aborting it starts the graceful shutdown, as shutdown() does. */
   signal?: AbortSignal;
+  /**
+   * A prom-client registry to write the worker's `kcl_*` metrics into, to serve it yourself (with or without
+   * `metricsHttpPort`). Default: the worker's own, served at `/metrics` when `metricsHttpPort` is set.
+   */
+  metricsRegistry?: Registry;
 }
 
 /** created → starting → running → stopping → stopped; a failed start goes from starting to stopped. */
@@ -109,6 +116,8 @@ export class Worker {
   private readonly stopped: Promise<void>;
   private settleStopped!: (error?: Error) => void;
   private readonly unlistenSignal: () => void = () => undefined;
+  /** Prometheus metrics, the status model and its HTTP server; undefined when none is configured. */
+  private readonly statusService: StatusService | undefined;
 
   constructor(private readonly options: WorkerOptions) {
     this.config = buildConfig(options.config);
@@ -156,6 +165,7 @@ export class Worker {
       report,
     });
     this.shardSync = new ShardSyncLoop(this.config, {
+      onCall: this.onAwsCall,
       kinesis: this.kinesis,
       table: this.leaseTable,
       leases: this.leases,
@@ -166,6 +176,7 @@ export class Worker {
     });
     this.cloudWatch = createWorkerCloudWatchMetrics(this.config, { events: this.events, clock: this.clock, logger: this.logger, onCall: this.onAwsCall });
     registerInternals(this, { leases: this.leases, leaseTable: this.leaseTable, cloudWatch: this.cloudWatch?.publisher });
+    this.statusService = StatusService.create({ events: this.events, config: this.config, clock: this.clock, logger: this.logger, registry: options.metricsRegistry });
     const { signal } = options;
     if (signal) {
       const onAbort = () => void this.shutdown();
@@ -187,6 +198,11 @@ export class Worker {
 
   get workerId(): string {
     return this.config.workerId;
+  }
+
+  /** The status page (`/metrics` and `/status` beside it) once the worker runs with `metricsHttpPort`, e.g. `http://127.0.0.1:9464/`. */
+  get metricsUrl(): string | undefined {
+    return this.statusService?.url;
   }
 
   /** Where the worker is in its lifecycle. */
@@ -214,7 +230,7 @@ export class Worker {
    * with it too).
    */
   start(): Promise<void> {
-    this.started ??= this.doStart().catch((err: unknown) => {
+    this.started ??= this.doStart().catch(async (err: unknown) => {
       // Nothing is running yet: stop what was set up so a failed start leaves no open sockets behind.
       this.stateValue = 'stopped';
       this.supervisor.stop();
@@ -223,6 +239,7 @@ export class Worker {
       this.destroyOwnedClients();
       void this.cloudWatch?.stop();
       this.unlistenSignal();
+      await this.statusService?.close();
       this.fatal ??= toError(err);
       this.settleStopped(this.fatal);
       throw err;
@@ -250,6 +267,7 @@ export class Worker {
     );
     await this.startRetrieval(signal);
     await this.retryInitial(() => this.shardSync.syncOnce(signal), 'initial shard sync');
+    await this.statusService?.start();
     this.loops.push(
       this.leases.run(signal, (err) => this.fail(err, 'lease taker')).catch((err: unknown) => this.fail(err, 'lease coordinator')),
       this.shardSync.run(signal).catch((err: unknown) => this.fail(err, 'shard sync')),
@@ -419,6 +437,7 @@ export class Worker {
     // After the releases, so the last interval has them; bounded (metrics/cloudwatch.ts, SHUTDOWN_FLUSH_MILLIS).
     await this.cloudWatch?.stop();
     this.destroyOwnedClients();
+    await this.statusService?.close();
     this.stateValue = 'stopped';
     this.emitter.emit('worker.stopped', { workerId: this.workerId });
     this.logger.info('worker stopped');

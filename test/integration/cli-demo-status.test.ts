@@ -31,6 +31,11 @@ test('kcl demo consumes records within seconds and exits 0 on SIGINT after check
     // Every shard has consumed something (so each has a real position to checkpoint) before the signal.
     const consuming = (shard: number) => out.lines.some((l) => new RegExp(`^\\s+shardId-00000000000${shard}\\s+PROCESSING\\s+records\\s+[1-9]`).test(l));
     await waitFor('records consumed on every shard', () => [0, 1, 2, 3].every(consuming), 60_000);
+    // The status page's address is printed once; its JSON has every shard of the demo's stream.
+    const page = /status page: (http:\/\/127\.0\.0\.1:\d+\/)$/.exec(await out.waitFor(/status page: /, 1_000))?.[1];
+    assert.ok(page, 'the status page URL');
+    const status = (await (await fetch(`${page}status`)).json()) as { shards: { shardId: string; owner?: string }[] };
+    assert.equal(status.shards.length, 4);
     kinesisPids = kinesisLocalChildrenOf(demo.pid!) ?? [];
     demo.kill('SIGINT');
     const { code } = await withTimeout(exited, 15_000, 'demo exit after SIGINT');

@@ -242,6 +242,41 @@ describe('chaos analysis', () => {
     assert.ok(!formatChaosReport(r, 10_000).passed);
   });
 
+  test('with fan-out a healed worker has the event timeout longer: a half-open subscription is noticed only by it', () => {
+    const before = [init('a', 'a#1', 's0', 0), recs('a', 'a#1', 's0', 100, [0])];
+    const faults = cut('a', 1, 1000, 5000, 'half-open', ['kinesis']);
+    // Silent past the polling bound, back within it plus the event timeout (30 s).
+    const lines = [...before, recs('a', 'a#1', 's0', 5000 + BOUND + 20_000, [1])];
+    const run = { from: 0, to: 5000 + BOUND + 40_000, shards: 1 };
+    assert.deepEqual(
+      analyzeChaos({ ...input(lines, faults, 2), run }).network.recoveries.map((r) => r.status),
+      ['stuck'],
+    );
+    const fanout = analyzeChaos({ ...input(lines, faults, 2), run, retrievalMode: 'FANOUT' });
+    assert.deepEqual(
+      fanout.network.recoveries.map((r) => [r.status, r.millis]),
+      [['processed', BOUND + 20_000]],
+    );
+    assert.match(formatChaosReport(fanout, 10_000).lines.join('\n'), /bound 65\.0 s/);
+  });
+
+  test('fan-out: subscriptions are counted by outcome and failure kind; a fan-out run without any subscription fails', () => {
+    const sub = (t: number, outcome: 'completed' | 'shard-end' | 'failed' | 'stopped', err?: string): ChaosLine => ({ e: 'sub', w: 'a', shard: 's0', outcome, events: 3, millis: 3000, t, ...(err ? { err } : {}) });
+    const calls = (t: number, kinesis: Record<string, number>): ChaosLine => ({ e: 'calls', w: 'a', t, calls: { scan: 0, get: 0, put: 0, update: 0, delete: 0, updates: {} }, kinesis });
+    const clean = [init('a', 'a#1', 's0', 0), recs('a', 'a#1', 's0', 100, [0, 1])];
+    const lines = [...clean, sub(200, 'failed', 'in-use'), sub(300, 'failed', 'timeout'), sub(400, 'failed', 'in-use'), sub(500, 'stopped'), calls(0, {}), calls(50_000, { SubscribeToShard: 4, GetRecords: 1 })];
+    const r = analyzeChaos({ ...input(lines, [], 2), retrievalMode: 'FANOUT' });
+    assert.deepEqual(r.retrieval, { mode: 'FANOUT', subscriptions: { failed: 3, stopped: 1 }, subscriptionFailures: { 'in-use': 2, timeout: 1 }, kinesisCalls: { SubscribeToShard: 4, GetRecords: 1 } });
+    const report = formatChaosReport(r, 10_000);
+    assert.ok(report.passed);
+    assert.ok(report.lines.includes('retrieval: enhanced fan-out, 4 subscriptions ended (failed 3, stopped 1; failed by kind: in-use 2, timeout 1); Kinesis calls: SubscribeToShard 4, GetRecords 1'));
+    const none = formatChaosReport(analyzeChaos({ ...input(clean, [], 2), retrievalMode: 'FANOUT' }), 10_000);
+    assert.ok(!none.passed);
+    assert.match(none.lines.at(-1)!, /no worker logged a subscription/);
+    // Polling needs none.
+    assert.ok(formatChaosReport(analyzeChaos(input(clean, [], 2)), 10_000).passed);
+  });
+
   test('a duplicate after a partition is explained like one after a pause', () => {
     // a is cut off, cannot checkpoint, is SIGTERMed: its shutdownRequested ends the session without a checkpoint.
     assert.equal(analyzeChaos(input(redoneAfterShutdown, [], 2)).duplicatesUnexplained, 2);

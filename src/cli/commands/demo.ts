@@ -85,7 +85,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
 
   const worker = fromFile
     ? createMultiLangWorker({
-        config: { ...fromFile.config, kinesisEndpoint: stack.kinesisEndpoint, dynamoDBEndpoint: stack.dynamodbEndpoint },
+        config: { ...fromFile.config, kinesisEndpoint: stack.kinesisEndpoint, dynamoDBEndpoint: stack.dynamodbEndpoint, metricsHttpPort: fromFile.config.metricsHttpPort ?? 0 },
         daemon: fromFile.daemon,
         logger,
         kinesis,
@@ -99,6 +99,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
           dynamoDBEndpoint: stack.dynamodbEndpoint,
           initialPositionInStream: 'TRIM_HORIZON',
           idleTimeBetweenReadsInMillis: 500,
+          metricsHttpPort: 0, // the status page, on any free port
         },
         processorFactory: () => new CountingProcessor({ checkpointIntervalMillis: 2_000 }),
         kinesis,
@@ -138,6 +139,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
   let allReleased = false;
   try {
     await worker.start();
+    if (worker.metricsUrl) out(`[${time()}] status page: ${worker.metricsUrl}`);
     const timer = setInterval(printProgress, opts.progressInterval);
     await new Promise<void>((resolve) => stopSignal.signal.addEventListener('abort', () => resolve(), { once: true }));
     clearInterval(timer);
