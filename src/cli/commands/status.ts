@@ -1,18 +1,29 @@
 /**
- * `kcl status`: the lease table as an operator wants to read it, or as JSON for scripts.
+ * `kcl status`: the lease table as an operator wants to read it, or as JSON for scripts. With `--watch`, the same
+ * table redrawn every interval with what successive scans tell (states, leases per worker, workers that look gone,
+ * lease moves): see status/table-watch.ts and status/terminal.ts.
  */
 import type { Command } from 'commander';
 import { createDynamoDBClient } from '../../aws/clients.js';
-import { systemClock } from '../../common/clock.js';
+import { sleepUnlessAborted, systemClock } from '../../common/clock.js';
 import { InvalidStateException } from '../../common/errors.js';
 import { LeaseTable } from '../../leases/lease-table.js';
 import type { Lease } from '../../leases/lease.js';
-import { addAwsOptions, awsClientOptions, type AwsCliOptions } from '../common.js';
+import { LeaseTableWatch, type TableView } from '../../status/table-watch.js';
+import { renderTableView } from '../../status/terminal.js';
+import { addAwsOptions, awsClientOptions, positiveInt, type AwsCliOptions } from '../common.js';
 
 interface StatusOptions extends AwsCliOptions {
   application: string;
   table?: string;
   json?: boolean;
+  watch?: boolean;
+  interval: number;
+  failoverMillis: number;
+}
+
+function missingTable(table: LeaseTable): Error {
+  return new Error(`no lease table named "${table.tableName}": check --application/--table (the first worker creates it)`);
 }
 
 export function leaseRow(lease: Lease): Record<string, string | number | string[] | null> {
@@ -52,16 +63,22 @@ export function registerStatus(program: Command): void {
       .description('Print the lease table of an application: one row per lease with owner, counter, checkpoint and parents')
       .requiredOption('--application <name>', 'application name (the lease table is named after it)')
       .option('--table <name>', 'lease table name, when it differs from the application name')
-      .option('--json', 'print JSON for scripts'),
+      .option('--json', 'print JSON for scripts')
+      .option('--watch', 'redraw the table every interval until Ctrl-C: states, leases per worker, workers that look gone, lease moves')
+      .option('--interval <ms>', 'with --watch: milliseconds between scans', positiveInt('--interval'), 2000)
+      .option('--failover-millis <ms>', "with --watch: an owner looks gone when its leases' counters stay still this long (the workers' failoverTimeMillis)", positiveInt('--failover-millis'), 10_000),
   ).action(async (opts: StatusOptions) => {
+    if (opts.watch && opts.json) throw new Error('--watch and --json cannot be combined: --json prints one scan for scripts');
     const dynamodb = createDynamoDBClient(awsClientOptions(opts));
     try {
       const table = new LeaseTable(dynamodb, opts.table ?? opts.application, systemClock);
+      if (opts.watch) {
+        await watchStatus(table, opts);
+        return;
+      }
       const leases = (
         await table.listLeases().catch((err: unknown) => {
-          if (err instanceof InvalidStateException) {
-            throw new Error(`no lease table named "${table.tableName}": check --application/--table (the first worker creates it)`);
-          }
+          if (err instanceof InvalidStateException) throw missingTable(table);
           throw err;
         })
       ).sort((a, b) => a.leaseKey.localeCompare(b.leaseKey));
@@ -74,4 +91,53 @@ export function registerStatus(program: Command): void {
       dynamodb.destroy();
     }
   });
+}
+
+/**
+ * Scans, renders and sleeps until SIGINT/SIGTERM, then returns (the command exits 0). A failed scan (the table not
+ * created yet, DynamoDB unreachable) is shown over the last good one and the watch goes on. On a terminal each frame
+ * overwrites the previous one in place (cursor home, clear each line's rest and below: no flicker); into a pipe or
+ * file the frames follow each other, separated by a blank line, without escape codes.
+ */
+async function watchStatus(table: LeaseTable, opts: StatusOptions): Promise<void> {
+  const out = process.stdout;
+  const tty = out.isTTY === true;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const stopped = new Promise<undefined>((resolve) => stop.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+  const watch = new LeaseTableWatch({ table: table.tableName, failoverMillis: opts.failoverMillis });
+  let first = true;
+  try {
+    while (!stop.signal.aborted) {
+      const sentAt = systemClock.now();
+      let view: TableView;
+      try {
+        const scan = table.listLeases();
+        scan.catch(() => undefined); // Ctrl-C may leave it behind; the client is destroyed on the way out.
+        const leases = await Promise.race([scan, stopped]);
+        if (leases === undefined) break;
+        view = watch.observe(leases, { sentAt, answeredAt: systemClock.now(), wallAt: Date.now() });
+      } catch (err) {
+        const message = err instanceof InvalidStateException ? missingTable(table).message : err instanceof Error ? err.message : String(err);
+        view = watch.failed(message, Date.now());
+      }
+      const lines = renderTableView(view, {
+        width: tty ? out.columns : Infinity,
+        ...(tty ? { height: Math.max(5, out.rows - 1) } : {}),
+        color: tty && !process.env.NO_COLOR,
+        now: Date.now(),
+        intervalMillis: opts.interval,
+      });
+      if (tty) out.write(`${first ? '\x1b[2J' : ''}\x1b[H${lines.map((l) => `${l}\x1b[K`).join('\n')}\x1b[J`);
+      else out.write(`${lines.join('\n')}\n\n`);
+      first = false;
+      if (!(await sleepUnlessAborted(systemClock, opts.interval, stop.signal))) break;
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (tty && !first) out.write('\n');
+  }
 }
