@@ -582,11 +582,16 @@ const PAGE_SCRIPT = String.raw`
     renderHeader(s, now);
     renderWorkers(s);
     var bad = renderShards(s, now);
+    var warn = [];
     arr(s.workers).forEach(function (w) {
-      if (w && !w.alive) bad.push('worker ' + str(w.workerId) + ' is gone' + (num(w.leases) ? ' (still named owner of ' + num(w.leases) + (num(w.leases) === 1 ? ' lease' : ' leases') + ')' : ''));
+      if (!w || w.alive) return;
+      var n = num(w.leases);
+      // Gone while still named owner: its shards wait for a taker. Gone with nothing: it stopped or was replaced.
+      if (n) bad.push('worker ' + str(w.workerId) + ' is gone (still named owner of ' + n + (n === 1 ? ' lease' : ' leases') + ')');
+      else warn.push('worker ' + str(w.workerId) + ' is gone (it holds no lease any more)');
     });
     renderMoves(s);
-    var warn = renderErrors(s, now);
+    warn = warn.concat(renderErrors(s, now));
     renderAlerts(bad, warn, s);
     renderAges(now);
     document.title = (bad.length ? '⚠ ' : '') + str(s.application) + ' · ' + fmtRate(num((s.totals || {}).recordsPerSecond)) + ' rec/s · kcl';

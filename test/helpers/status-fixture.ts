@@ -55,7 +55,8 @@ const SEQ = '49654213546540291378924345837492373428937493874934';
 /**
  * A small application over time: this worker (worker-a) and worker-b share four shards; each step adds records;
  * from step `goneAt` worker-b's leases stop being renewed (it is gone), and at `takenAt` worker-a takes them.
- * shardId-000000000001 is stuck from the start: ours, 40 s behind, no record for 45 s.
+ * shardId-000000000001 is stuck from the start: ours, 40 s behind, no record for 45 s. 4 is finished, 5 waits for
+ * its parents, 6 is being handed off.
  */
 export class StatusScenario {
   step = 0;
@@ -96,8 +97,9 @@ export class StatusScenario {
             ? { ...ours(n), records: (this.step - this.opts.takenAt) * 30 + 5 }
             : {
                 shardId: `shardId-00000000000${n}`,
+                // Gone but still named owner (the model calls that unowned: the next taker picks it up), then released.
                 ...(bGone && this.step >= this.opts.takenAt - 1 ? {} : { owner: 'worker-b' }),
-                state: bGone && this.step >= this.opts.takenAt - 1 ? 'unowned' : 'owned-elsewhere',
+                state: bGone ? 'unowned' : 'owned-elsewhere',
                 checkpoint: 'TRIM_HORIZON',
                 parentShardIds: [],
                 records: 0,
@@ -121,9 +123,11 @@ export class StatusScenario {
         records: 0,
         recordsPerSecond: [],
       },
+      // Ours, being handed to worker-b (it asked): we finish it, then it moves.
+      { ...ours(6), state: 'handoff-pending', records: 300 + this.step * 20 },
     ];
     const workers: WorkerStatus[] = [
-      { workerId: 'worker-a', leases: aHasAll ? 5 : 3, alive: true, self: true },
+      { workerId: 'worker-a', leases: aHasAll ? 6 : 4, alive: true, self: true },
       ...(aHasAll ? [] : [{ workerId: 'worker-b', leases: bGone && this.step >= this.opts.takenAt - 1 ? 0 : 2, alive: !bGone, self: false }]),
     ];
     const moves: LeaseMove[] = aHasAll
