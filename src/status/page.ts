@@ -202,6 +202,7 @@ footer { padding: 14px 24px 24px; color: var(--muted); font-size: 12px; max-widt
   #shards tr:last-child { border-bottom: 0; }
   #shards td { display: block; padding: 0; border: 0; min-width: 0; white-space: normal; }
   #shards td.c-owner .mono { white-space: nowrap; }
+  #shards td.c-owner .tag { display: none; }
   #shards td.c-shard .mono { overflow-wrap: anywhere; }
   tr.stuck td:first-child { box-shadow: none; }
   tr.stuck { box-shadow: inset 4px 0 0 var(--red); background: #fff6f5; }
@@ -249,6 +250,7 @@ const PAGE_SCRIPT = String.raw`
   function arr(x) { return Array.isArray(x) ? x : []; }
   function time(iso) { var t = Date.parse(str(iso)); return isNaN(t) ? undefined : t; }
   function serverNow() { return Date.now() + clockOffset; }
+  function sampleSecondsOf(s) { return num(s.sampleSeconds) > 0 ? num(s.sampleSeconds) : 5; }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -298,11 +300,16 @@ const PAGE_SCRIPT = String.raw`
     var first = pts[0].split(',')[0];
     return { line: 'M' + pts.join('L'), area: 'M' + first + ',' + h + 'L' + pts.join('L') + 'L' + w + ',' + h + 'Z' };
   }
-  function drawSpark(svg, values) {
+  function drawSpark(svg, values, sampleSeconds) {
     var p = sparkPaths(values, 120, 28);
     var paths = svg.getElementsByTagName('path');
     if (paths[0].getAttribute('d') !== p.area) paths[0].setAttribute('d', p.area);
     if (paths[1].getAttribute('d') !== p.line) paths[1].setAttribute('d', p.line);
+    // A tooltip saying what the chart spans: the series has no axis.
+    var title = svg.getElementsByTagName('title')[0];
+    if (!title) { title = document.createElementNS(SVG_NS, 'title'); svg.insertBefore(title, svg.firstChild); }
+    var max = values.length ? Math.max.apply(null, values) : 0;
+    setText(title, values.length ? 'records/s over the last ' + fmtAge(values.length * sampleSeconds * 1000) + ' (a value every ' + sampleSeconds + ' s), peak ' + fmtRate(max) : 'no rate here');
   }
   function newSpark() {
     var svg = document.createElementNS(SVG_NS, 'svg');
@@ -367,7 +374,7 @@ const PAGE_SCRIPT = String.raw`
         sum[k] += num(v[i]);
       }
     });
-    drawSpark($('rate-spark'), sum);
+    drawSpark($('rate-spark'), sum, sampleSecondsOf(s));
   }
 
   /** Ages tick every second between polls. */
@@ -501,7 +508,7 @@ const PAGE_SCRIPT = String.raw`
       setText(c.records, fmtInt(num(sh.records)));
 
       var series = arr(sh.recordsPerSecond).map(num);
-      drawSpark(c.spark, series);
+      drawSpark(c.spark, series, sampleSecondsOf(s));
       c.spark.style.visibility = series.length ? '' : 'hidden';
       setText(c.rateV, series.length ? fmtRate(series[series.length - 1]) : '—');
     });
