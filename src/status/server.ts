@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../common/logger.js';
 import { ConfigError, toError } from '../common/errors.js';
 import { scrapeRegistry } from '../metrics/prometheus.js';
+import { renderStatusPage } from './page.js';
 import type { StatusSnapshot } from './types.js';
 
 export interface StatusServerOptions {
@@ -19,34 +20,6 @@ export interface StatusServerOptions {
   readonly registry: Registry;
   readonly snapshot: () => StatusSnapshot;
   readonly logger: Logger;
-}
-
-/**
- * The page at `/`. A placeholder until the live page lands: then this function goes and
- * `import { renderStatusPage } from './page.js'` takes its place (same signature).
- */
-function renderStatusPage(): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>kcl-ts status</title>
-<style>body{font:14px system-ui,sans-serif;margin:1.5em}td,th{padding:2px 10px;text-align:left}</style></head>
-<body><h1 id="title">kcl-ts status</h1><table><thead><tr><th>shard</th><th>owner</th><th>state</th><th>records</th><th>lag ms</th><th>checkpoint</th></tr></thead><tbody id="shards"></tbody></table>
-<p><a href="/status">/status</a> (JSON) · <a href="/metrics">/metrics</a> (Prometheus)</p>
-<script>
-const cell = (v) => { const td = document.createElement('td'); td.textContent = v === undefined ? '' : String(v); return td; };
-async function refresh() {
-  try {
-    const s = await (await fetch('/status', { cache: 'no-store' })).json();
-    document.getElementById('title').textContent = s.application + ' on ' + s.stream + ' (' + s.workerId + ')';
-    document.getElementById('shards').replaceChildren(...s.shards.map((x) => {
-      const tr = document.createElement('tr');
-      tr.append(cell(x.shardId), cell(x.owner), cell(x.state), cell(x.records), cell(x.millisBehindLatest), cell(x.checkpoint));
-      return tr;
-    }));
-  } catch {}
-}
-refresh(); setInterval(refresh, 2000);
-</script></body></html>
-`;
 }
 
 export class StatusServer {

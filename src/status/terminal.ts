@@ -1,5 +1,5 @@
 /**
- * `kcl status --watch` in a terminal: a TableView (table-watch.ts) → the lines of one screen. Pure (the time, the
+ * `kcl status --watch` in a terminal: a TableView (below) → the lines of one screen. Pure (the time, the
  * terminal's size and whether to colour are inputs), so the rendering is unit-tested as text.
  *
  * Every line is built from segments and cut to the terminal's width before colour is applied, so an escape code is
@@ -8,7 +8,52 @@
  * lease moves shrink first, then the shard rows are cut with a "… N more" line.
  */
 import type { LeaseMove, ShardStatusState } from './types.js';
-import type { TableShard, TableView } from './table-watch.js';
+
+/**
+ * What the terminal view shows: the lease table as successive scans tell it (cli/status-watch.ts builds it; the
+ * terminal command has no worker, so no records, rates or lag).
+ */
+export interface TableShard {
+  readonly shardId: string;
+  readonly owner?: string;
+  /** During a graceful hand-off: the old owner, still finishing the shard (`checkpointOwner`). */
+  readonly handoffFrom?: string;
+  readonly state: ShardStatusState;
+  /** The owner is named in the table but looks gone: the lease is free for the next taker. */
+  readonly ownerGone: boolean;
+  /** Sequence number, with `/subSequence` when not 0, or a sentinel. */
+  readonly checkpoint: string;
+  readonly leaseCounter: number;
+  readonly parentShardIds: readonly string[];
+  /** Wall time (ms) at which this watch saw the checkpoint change; undefined until it has. */
+  readonly checkpointMovedAt?: number;
+}
+
+export interface TableWorker {
+  readonly workerId: string;
+  /** Leases naming it as owner, not at SHARD_END. */
+  readonly leases: number;
+  /** False when none of its leases' counters moved for the failover time (it stopped renewing). */
+  readonly alive: boolean;
+  /** Wall time (ms) at which this watch last saw one of its leases' counters move; undefined if never. */
+  readonly renewalSeenAt?: number;
+}
+
+export interface TableView {
+  readonly table: string;
+  /** Wall time (ms) of the scan this view is from; undefined before the first good scan. */
+  readonly scannedAt?: number;
+  readonly scanMillis?: number;
+  readonly failoverMillis: number;
+  /** How long this watch has been looking: an owner can only be judged gone after one failover time of it. */
+  readonly watchingMillis: number;
+  readonly workers: readonly TableWorker[];
+  readonly shards: readonly TableShard[];
+  /** Newest first, bounded. */
+  readonly recentMoves: readonly LeaseMove[];
+  /** The last scan failed (the view is then the one from the last good scan). */
+  readonly error?: { readonly at: number; readonly message: string };
+}
 
 export interface TerminalOptions {
   /** Columns; lines never exceed it. */

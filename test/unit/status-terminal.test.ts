@@ -1,11 +1,11 @@
 /**
- * `kcl status --watch` without DynamoDB: what successive lease-table scans tell (table-watch.ts) and how one screen
+ * `kcl status --watch` without DynamoDB: what successive lease-table scans tell (cli/status-watch.ts) and how one screen
  * of it reads (terminal.ts), as text.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Lease } from '../../src/leases/lease.js';
-import { LeaseTableWatch, type ScanTimes } from '../../src/status/table-watch.js';
+import { LeaseTableWatch, type ScanTimes } from '../../src/cli/status-watch.js';
 import { formatAge, renderTableView, shortCheckpoint, type TerminalOptions } from '../../src/status/terminal.js';
 
 const SEQ = '49654213546540291378924345837492373428937493874934';

@@ -1,7 +1,7 @@
 /**
  * `kcl status`: the lease table as an operator wants to read it, or as JSON for scripts. With `--watch`, the same
  * table redrawn every interval with what successive scans tell (states, leases per worker, workers that look gone,
- * lease moves): see status/table-watch.ts and status/terminal.ts.
+ * lease moves): see cli/status-watch.ts and status/terminal.ts.
  */
 import type { Command } from 'commander';
 import { createDynamoDBClient } from '../../aws/clients.js';
@@ -9,8 +9,8 @@ import { sleepUnlessAborted, systemClock } from '../../common/clock.js';
 import { InvalidStateException } from '../../common/errors.js';
 import { LeaseTable } from '../../leases/lease-table.js';
 import type { Lease } from '../../leases/lease.js';
-import { LeaseTableWatch, type TableView } from '../../status/table-watch.js';
-import { renderTableView } from '../../status/terminal.js';
+import { renderTableView, type TableView } from '../../status/terminal.js';
+import { LeaseTableWatch } from '../status-watch.js';
 import { addAwsOptions, awsClientOptions, positiveInt, type AwsCliOptions } from '../common.js';
 
 interface StatusOptions extends AwsCliOptions {

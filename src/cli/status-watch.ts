@@ -3,54 +3,14 @@
  * tells each shard's owner, state and checkpoint, how many leases each worker holds, which owners look gone (none
  * of their leases' counters moved for the failover time, the same rule a worker's taker applies: see
  * leases/decisions.ts), and which leases changed hands between two scans. Pure: the caller scans and passes the
- * times, so the rules are unit-tested without DynamoDB.
+ * times, so the rules are unit-tested without DynamoDB. It lives in cli/ because it reads leases, which status/
+ * never does; status/terminal.ts renders the TableView it produces.
  */
 import { isShardEnd } from '../checkpoint/sequence.js';
 import { isAvailable, observe, type Observations } from '../leases/decisions.js';
 import type { Lease } from '../leases/lease.js';
-import type { LeaseMove, ShardStatusState } from './types.js';
-
-export interface TableShard {
-  readonly shardId: string;
-  readonly owner?: string;
-  /** During a graceful hand-off: the old owner, still finishing the shard (`checkpointOwner`). */
-  readonly handoffFrom?: string;
-  readonly state: ShardStatusState;
-  /** The owner is named in the table but looks gone: the lease is free for the next taker. */
-  readonly ownerGone: boolean;
-  /** Sequence number, with `/subSequence` when not 0, or a sentinel. */
-  readonly checkpoint: string;
-  readonly leaseCounter: number;
-  readonly parentShardIds: readonly string[];
-  /** Wall time (ms) at which this watch saw the checkpoint change; undefined until it has. */
-  readonly checkpointMovedAt?: number;
-}
-
-export interface TableWorker {
-  readonly workerId: string;
-  /** Leases naming it as owner, not at SHARD_END. */
-  readonly leases: number;
-  /** False when none of its leases' counters moved for the failover time (it stopped renewing). */
-  readonly alive: boolean;
-  /** Wall time (ms) at which this watch last saw one of its leases' counters move; undefined if never. */
-  readonly renewalSeenAt?: number;
-}
-
-export interface TableView {
-  readonly table: string;
-  /** Wall time (ms) of the scan this view is from; undefined before the first good scan. */
-  readonly scannedAt?: number;
-  readonly scanMillis?: number;
-  readonly failoverMillis: number;
-  /** How long this watch has been looking: an owner can only be judged gone after one failover time of it. */
-  readonly watchingMillis: number;
-  readonly workers: readonly TableWorker[];
-  readonly shards: readonly TableShard[];
-  /** Newest first, bounded. */
-  readonly recentMoves: readonly LeaseMove[];
-  /** The last scan failed (the view is then the one from the last good scan). */
-  readonly error?: { readonly at: number; readonly message: string };
-}
+import type { LeaseMove, ShardStatusState } from '../status/types.js';
+import type { TableShard, TableView } from '../status/terminal.js';
 
 export interface ScanTimes {
   /** Monotonic ms when the scan was sent (expiry is judged then, as the taker does). */
