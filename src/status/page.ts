@@ -139,6 +139,9 @@ h2 .count { color: var(--muted); font-weight: 500; margin-left: 6px; }
 .worker.gone { background: var(--red-bg); border-color: #f0a8a2; box-shadow: inset 3px 0 0 var(--red); }
 .worker.gone .dot { background: var(--red); }
 .worker.gone .wid { text-decoration: line-through; text-decoration-thickness: 1px; }
+.worker.gone.left { background: var(--card); border-color: var(--line); box-shadow: inset 3px 0 0 #d4a72c; }
+.worker.gone.left .dot { background: #bf8700; }
+.worker.gone.left .tag.gone { background: var(--amber-bg); color: var(--amber); }
 .tag { font-size: 11px; font-weight: 700; text-transform: uppercase; letter-spacing: 0.04em; padding: 1px 6px; border-radius: 4px; white-space: nowrap; }
 .tag.self { background: var(--blue-bg); color: var(--blue); }
 .tag.gone { background: var(--red); color: #fff; }
@@ -242,6 +245,7 @@ const PAGE_SCRIPT = String.raw`
   var oursSince = {};        // shardId -> server time this page first saw it as ours
   var rows = {};             // shardId -> { tr, cells }
   var sectionKeys = {};      // section -> last rendered content key (rebuild only on change)
+  var chartSlots = 2;        // the longest rate series in the snapshot: the width of every chart's time axis
 
   function $(id) { return document.getElementById(id); }
   function num(x) { return typeof x === 'number' && isFinite(x) ? x : 0; }
@@ -284,24 +288,23 @@ const PAGE_SCRIPT = String.raw`
     return m[1].slice(0, 4) + '…' + m[1].slice(-8) + (m[2] || '');
   }
 
-  function sparkPaths(values, w, h) {
-    if (values.length === 0) return { line: '', area: '' };
+  /** The charts share one time axis: "slots" samples span the width, the newest at the right edge. */
+  function sparkPaths(values, w, h, slots) {
+    // One value is no line: a lone sample would fill the box as if it were a peak. The number beside it says it.
+    if (values.length < 2) return { line: '', area: '' };
     var max = 1;
     for (var i = 0; i < values.length; i++) max = Math.max(max, values[i]);
-    var n = Math.max(values.length, 2);
-    var step = w / (n - 1);
+    var step = w / (Math.max(slots, values.length) - 1);
     var pts = [];
     for (var j = 0; j < values.length; j++) {
-      var x = values.length === 1 ? w : (w - (values.length - 1 - j) * step);
       var y = h - 1 - (values[j] / max) * (h - 3);
-      pts.push(x.toFixed(1) + ',' + y.toFixed(1));
+      pts.push((w - (values.length - 1 - j) * step).toFixed(1) + ',' + y.toFixed(1));
     }
-    if (values.length === 1) pts.unshift((w - step).toFixed(1) + ',' + pts[0].split(',')[1]);
     var first = pts[0].split(',')[0];
     return { line: 'M' + pts.join('L'), area: 'M' + first + ',' + h + 'L' + pts.join('L') + 'L' + w + ',' + h + 'Z' };
   }
   function drawSpark(svg, values, sampleSeconds) {
-    var p = sparkPaths(values, 120, 28);
+    var p = sparkPaths(values, 120, 28, chartSlots);
     var paths = svg.getElementsByTagName('path');
     if (paths[0].getAttribute('d') !== p.area) paths[0].setAttribute('d', p.area);
     if (paths[1].getAttribute('d') !== p.line) paths[1].setAttribute('d', p.line);
@@ -410,7 +413,8 @@ const PAGE_SCRIPT = String.raw`
     box.textContent = '';
     workers.forEach(function (w) {
       var leases = num(w.leases);
-      var card = el('div', 'worker' + (w.self ? ' self' : '') + (w.alive ? '' : ' gone'));
+      // Gone while named owner of leases is an alarm (red); gone holding nothing is a note (amber).
+      var card = el('div', 'worker' + (w.self ? ' self' : '') + (w.alive ? '' : leases ? ' gone' : ' gone left'));
       card.setAttribute('data-worker', str(w.workerId));
       card.appendChild(el('span', 'dot'));
       card.appendChild(el('span', 'wid', str(w.workerId)));
@@ -509,7 +513,7 @@ const PAGE_SCRIPT = String.raw`
 
       var series = arr(sh.recordsPerSecond).map(num);
       drawSpark(c.spark, series, sampleSecondsOf(s));
-      c.spark.style.visibility = series.length ? '' : 'hidden';
+      c.spark.style.visibility = series.length > 1 ? '' : 'hidden';
       setText(c.rateV, series.length ? fmtRate(series[series.length - 1]) : '—');
     });
     Object.keys(rows).forEach(function (id) {
@@ -586,6 +590,8 @@ const PAGE_SCRIPT = String.raw`
     if (generated !== undefined) clockOffset = generated - Date.now();
     var now = serverNow();
     last = s;
+    chartSlots = 2;
+    arr(s.shards).forEach(function (sh) { if (sh) chartSlots = Math.max(chartSlots, arr(sh.recordsPerSecond).length); });
     renderHeader(s, now);
     renderWorkers(s);
     var bad = renderShards(s, now);
