@@ -239,7 +239,8 @@ export class StatusModel {
     }
     if (checkpoint && isShardEnd(checkpoint)) return 'shard-end';
     if (lease?.checkpointOwner !== undefined || this.requested.has(leaseKey)) return 'handoff-pending';
-    return owner !== undefined && this.alive.includes(owner) ? 'owned-elsewhere' : 'unowned';
+    // A worker this one just handed the lease to is alive (it asked for it), even before a scan lists it.
+    return owner !== undefined && (this.alive.includes(owner) || this.leftTo.get(leaseKey) === owner) ? 'owned-elsewhere' : 'unowned';
   }
 
   snapshot(): StatusSnapshot {

@@ -94,7 +94,7 @@ describe('status model', () => {
     events.emit('lease.handoffRequested', { leaseKey: 's0', workerId: 'w1', to: 'w2' });
     assert.equal(shard('s0').state, 'handoff-pending');
     events.emit('lease.released', { leaseKey: 's0', workerId: 'w1', to: 'w2' });
-    assert.deepEqual([shard('s0').owner, shard('s0').state], ['w2', 'unowned'], 'w2 is not known alive yet');
+    assert.deepEqual([shard('s0').owner, shard('s0').state], ['w2', 'owned-elsewhere'], 'handed to w2, which asked for it: alive before any scan lists it');
 
     // s1: the scan says ours, but we have not acquired it (we released it just before): nobody holds it now.
     events.emit('lease.acquired', { leaseKey: 's1', workerId: 'w1' });
