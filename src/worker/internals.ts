@@ -4,14 +4,9 @@
  * nothing here is a stable API.
  */
 import type { LeaseCoordinator } from '../leases/coordinator.js';
-import type { LeaseTable } from '../leases/lease-table.js';
-import type { CloudWatchPublisher } from '../metrics/cloudwatch.js';
 
 export interface WorkerInternals {
   readonly leases: LeaseCoordinator;
-  readonly leaseTable: LeaseTable;
-  /** The CloudWatch publisher, when CloudWatch metrics are on. */
-  readonly cloudWatch?: CloudWatchPublisher;
 }
 
 const internals = new WeakMap<object, WorkerInternals>();
@@ -21,7 +16,7 @@ export function registerInternals(worker: object, parts: WorkerInternals): void 
   internals.set(worker, parts);
 }
 
-/** @internal The lease coordinator and lease table of a worker built in this process. */
+/** @internal The lease coordinator of a worker built in this process. */
 export function workerInternals(worker: object): WorkerInternals {
   const parts = internals.get(worker);
   if (!parts) throw new TypeError('not a Worker');

@@ -175,7 +175,7 @@ export class Worker {
       report,
     });
     this.cloudWatch = createWorkerCloudWatchMetrics(this.config, { events: this.events, clock: this.clock, logger: this.logger, onCall: this.onAwsCall });
-    registerInternals(this, { leases: this.leases, leaseTable: this.leaseTable, cloudWatch: this.cloudWatch?.publisher });
+    registerInternals(this, { leases: this.leases });
     this.statusService = StatusService.create({ events: this.events, config: this.config, clock: this.clock, logger: this.logger, registry: options.metricsRegistry });
     const { signal } = options;
     if (signal) {
