@@ -1,0 +1,241 @@
+/**
+ * The side-by-side benchmark (`npm run bench`): every way of consuming one stream, on the same machine in one
+ * run, with a bare AWS SDK v3 loop as the 1.0 baseline. Prints figures and the machine; asserts nothing.
+ *
+ * Throughput and CPU per record — kinesalite (fast, in memory, polling only) with leases in dynalite:
+ *   bare SDK loop (JSON) · Worker in-process (polling; each Kinesis wire protocol) · MultiLangDaemon with a
+ *   Node (aws-kcl) child per shard · with a Python (amazon_kclpy-style) child per shard.
+ * Enhanced fan-out — kinesis-local (the only emulator with SubscribeToShard; much slower, so fewer records):
+ *   bare SDK loop · Worker polling · Worker fan-out.
+ * Idle cost — a worker holding 8 and 64 shards of an empty stream (bench/idle-cost.ts).
+ *
+ * Every consumer runs in a process of its own and is charged its CPU (and its children's) from /proc between
+ * "ready" (modules loaded, nothing read yet) and "done" (every record through the processor). Repetitions are
+ * interleaved (run 1 of every consumer, then run 2, …) so a slow minute of the machine hits all of them alike.
+ *
+ *   npm run bench -- [--records 80000] [--shards 8] [--record-bytes 1024] [--reps 3]
+ *                    [--fanout-records 8000] [--idle-seconds 20] [--skip fanout,idle,python,…]
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createKinesisClient } from '../../src/aws/clients.js';
+import { forEachLine } from '../../src/common/lines.js';
+import { CORE_FIELDS } from '../../src/config/fields.js';
+import { ensureStream } from '../../src/local/streams.js';
+import { produceRecords } from '../../src/local/producer.js';
+import { startLocalStack } from '../../src/local/stack.js';
+import type { ConsumerOptions } from './consumer.js';
+import { startKinesalite } from './kinesalite.js';
+import { cpuBetween, sampleTree } from './proc.js';
+import { showSpread, spread, table } from './stats.js';
+
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '80000' },
+    shards: { type: 'string', default: '8' },
+    'record-bytes': { type: 'string', default: '1024' },
+    reps: { type: 'string', default: '3' },
+    'fanout-records': { type: 'string', default: '8000' },
+    'idle-seconds': { type: 'string', default: '20' },
+    skip: { type: 'string', default: '' },
+  },
+});
+const RECORDS = Number(values.records);
+const SHARDS = Number(values.shards);
+const RECORD_BYTES = Number(values['record-bytes']);
+const REPS = Number(values.reps);
+const FANOUT_RECORDS = Number(values['fanout-records']);
+const IDLE_SECONDS = Number(values['idle-seconds']);
+const SKIP = new Set(values.skip.split(',').filter(Boolean));
+const RUN_DEADLINE_MILLIS = 600_000;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../../..');
+const consumerScript = path.join(here, 'consumer.js');
+
+interface Consumer {
+  name: string;
+  kind: 'bare' | 'worker' | 'daemon';
+  options: Omit<ConsumerOptions, 'stream' | 'records' | 'kinesisEndpoint' | 'dynamoDBEndpoint'>;
+}
+
+interface RunResult {
+  recordsPerSecond: number;
+  /** CPU per record, µs: the consumer process itself, its children (daemon), both. */
+  ownMicros: number;
+  childrenMicros: number;
+  totalMicros: number;
+}
+
+/** Runs one consumer process to completion and charges it. */
+async function runConsumer(consumer: Consumer, base: Omit<ConsumerOptions, 'applicationName'>, run: string): Promise<RunResult> {
+  const options: ConsumerOptions = { ...base, ...consumer.options, applicationName: `bench-${run}` };
+  const child = spawn(process.execPath, [consumerScript, consumer.kind, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: repoRoot });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let ready: { at: number; cpu: ReturnType<typeof sampleTree> } | undefined;
+  const deadline = setTimeout(() => child.kill('SIGKILL'), RUN_DEADLINE_MILLIS);
+  try {
+    const done = await new Promise<{ at: number; cpu: ReturnType<typeof sampleTree>; records: number }>((resolve, reject) => {
+      void exited.then((code) => reject(new Error(`${consumer.name} exited with code ${code} before it was done`)));
+      forEachLine(child.stdout!, (line) => {
+        // Sample first: the line's parse and the bookkeeping must not sit between the event and the reading.
+        const at = performance.now();
+        const cpu = sampleTree(child.pid!);
+        const message = JSON.parse(line) as { ready?: boolean; done?: boolean; records?: number };
+        if (message.ready) ready = { at, cpu };
+        if (message.done) resolve({ at, cpu, records: message.records ?? 0 });
+      });
+    });
+    if (!ready) throw new Error(`${consumer.name} was done before it was ready`);
+    if (done.records < base.records) throw new Error(`${consumer.name} saw ${done.records} of ${base.records} records`);
+    const used = cpuBetween(ready.cpu, done.cpu);
+    const code = await exited;
+    if (code !== 0) throw new Error(`${consumer.name} exited with code ${code}`);
+    const n = done.records;
+    return {
+      recordsPerSecond: (n * 1000) / (done.at - ready.at),
+      ownMicros: used.ownMicros / n,
+      childrenMicros: used.descendantsMicros / n,
+      totalMicros: (used.ownMicros + used.descendantsMicros) / n,
+    };
+  } finally {
+    clearTimeout(deadline);
+    child.kill('SIGKILL');
+  }
+}
+
+/** Runs every consumer `REPS` times, interleaved, and prints one table; the first consumer is the baseline. */
+async function sideBySide(title: string, consumers: Consumer[], base: Omit<ConsumerOptions, 'applicationName'>): Promise<void> {
+  const results = new Map<string, RunResult[]>(consumers.map((c) => [c.name, []]));
+  const failures = new Map<string, string>();
+  for (let rep = 1; rep <= REPS; rep++) {
+    for (const consumer of consumers) {
+      if (failures.has(consumer.name)) continue;
+      const started = performance.now();
+      try {
+        const r = await runConsumer(consumer, base, `${title.split(' ')[0]!.toLowerCase()}-${rep}-${consumers.indexOf(consumer)}-${Date.now()}`);
+        results.get(consumer.name)!.push(r);
+        console.error(`  [${rep}/${REPS}] ${consumer.name}: ${r.recordsPerSecond.toFixed(0)} records/s, ${r.totalMicros.toFixed(1)} µs/record (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      } catch (err) {
+        failures.set(consumer.name, (err as Error).message);
+        console.error(`  [${rep}/${REPS}] ${consumer.name}: FAILED ${(err as Error).message}`);
+      }
+    }
+  }
+  const baseline = results.get(consumers[0]!.name)!;
+  const baseRate = spread(baseline.map((r) => r.recordsPerSecond))?.median;
+  const baseCpu = spread(baseline.map((r) => r.totalMicros))?.median;
+  const rows = consumers.map((c) => {
+    const rs = results.get(c.name)!;
+    if (rs.length === 0) return [c.name, `failed: ${failures.get(c.name) ?? '?'}`, '', '', '', '', ''];
+    const rate = spread(rs.map((r) => r.recordsPerSecond));
+    const total = spread(rs.map((r) => r.totalMicros));
+    return [
+      c.name,
+      showSpread(rate),
+      showSpread(total, 1),
+      showSpread(spread(rs.map((r) => r.ownMicros)), 1),
+      c.kind === 'daemon' ? showSpread(spread(rs.map((r) => r.childrenMicros)), 1) : '',
+      baseRate && rate ? `${(rate.median / baseRate).toFixed(2)}×` : '',
+      baseCpu && total ? `${(total.median / baseCpu).toFixed(2)}×` : '',
+    ];
+  });
+  console.log(`\n${title}`);
+  console.log(table(['consumer', 'records/s', 'CPU µs/record, all processes', 'consumer process', 'children', 'rate vs 1st', 'CPU vs 1st'], rows));
+}
+
+function nodeChild(): string {
+  const aws = path.join(repoRoot, 'bench/children/node-counter.cjs');
+  return existsSync(aws) ? `${process.execPath} ${aws}` : `${process.execPath} ${path.join(repoRoot, 'dist/bench/multilang-child.js')}`;
+}
+
+function workerConsumers(retrievalMode: 'POLLING' | 'FANOUT', label: string): Consumer[] {
+  // The protocol key exists once the CBOR wire protocol is in; until then the Worker has one way to talk.
+  const protocols = 'kinesisProtocol' in CORE_FIELDS ? ['CBOR', 'JSON'] : [undefined];
+  return protocols.map((p) => ({
+    name: `kcl-ts Worker, ${label}${p ? `, ${p}` : ''}`,
+    kind: 'worker',
+    options: { config: { retrievalMode, ...(p ? { kinesisProtocol: p } : {}) } as ConsumerOptions['config'] },
+  }));
+}
+
+async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const cpus = os.cpus();
+  console.log(`machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`${REPS} interleaved repetitions; figures are median (min–max)`);
+  const stack = await startLocalStack({ streams: SKIP.has('fanout') ? [] : [{ name: 'bench-fanout', shards: SHARDS }] });
+  const kinesalite = await startKinesalite(Math.max(100, SHARDS));
+  try {
+    // ---- throughput and CPU per record on kinesalite
+    if (!SKIP.has('kinesalite')) {
+      const kinesis = createKinesisClient({ kinesisEndpoint: kinesalite.endpoint });
+      await ensureStream(kinesis, 'bench', SHARDS);
+      const t0 = performance.now();
+      await produceRecords(kinesis, { stream: 'bench', count: RECORDS, partitionKeys: 64, recordBytes: RECORD_BYTES });
+      kinesis.destroy();
+      console.error(`produced ${RECORDS} records of ${RECORD_BYTES} bytes on ${SHARDS} shards (kinesalite) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const daemonPolling = { retrievalMode: 'POLLING' } as ConsumerOptions['config'];
+      const consumers: Consumer[] = [
+        { name: 'bare AWS SDK v3 loops, one per shard (JSON)', kind: 'bare', options: {} },
+        ...workerConsumers('POLLING', 'polling'),
+        ...(SKIP.has('daemon') ? [] : [{ name: 'MultiLangDaemon, Node child per shard', kind: 'daemon' as const, options: { executableName: nodeChild(), config: daemonPolling } }]),
+      ];
+      const python = path.join(repoRoot, 'bench/children/python-counter.py');
+      if (!SKIP.has('daemon') && !SKIP.has('python') && existsSync(python)) {
+        consumers.push({ name: 'MultiLangDaemon, Python child per shard', kind: 'daemon', options: { executableName: `python3 ${python}`, config: daemonPolling } });
+      }
+      await sideBySide(
+        `Consuming ${RECORDS.toLocaleString('en-US')} records of ${RECORD_BYTES} B from ${SHARDS} shards (kinesalite; leases in dynalite)`,
+        consumers,
+        { stream: 'bench', records: RECORDS, kinesisEndpoint: kinesalite.endpoint, dynamoDBEndpoint: stack.dynamodbEndpoint },
+      );
+    }
+
+    // ---- enhanced fan-out on kinesis-local
+    if (!SKIP.has('fanout')) {
+      const kinesis = createKinesisClient({ kinesisEndpoint: stack.kinesisEndpoint });
+      const t0 = performance.now();
+      await produceRecords(kinesis, { stream: 'bench-fanout', count: FANOUT_RECORDS, partitionKeys: 64, recordBytes: RECORD_BYTES });
+      kinesis.destroy();
+      console.error(`produced ${FANOUT_RECORDS} records on ${SHARDS} shards (kinesis-local) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      await sideBySide(
+        `Enhanced fan-out: ${FANOUT_RECORDS.toLocaleString('en-US')} records from ${SHARDS} shards (kinesis-local, which sends one event per second per shard)`,
+        [
+          { name: 'bare AWS SDK v3 loops, one per shard (JSON)', kind: 'bare', options: {} },
+          ...workerConsumers('POLLING', 'polling'),
+          ...workerConsumers('FANOUT', 'enhanced fan-out'),
+        ],
+        { stream: 'bench-fanout', records: FANOUT_RECORDS, kinesisEndpoint: stack.kinesisEndpoint, dynamoDBEndpoint: stack.dynamodbEndpoint },
+      );
+    }
+  } finally {
+    await kinesalite.stop();
+    await stack.stop();
+  }
+
+  // ---- idle cost
+  if (!SKIP.has('idle')) await idle();
+}
+
+/** The idle figures come from bench/idle-cost.ts, run as a process of its own (it starts its own emulators). */
+async function idle(): Promise<void> {
+  const script = path.join(here, '../idle-cost.js');
+  if (!existsSync(script)) {
+    console.log('\nIdle cost: bench/idle-cost.ts is not built; skipped');
+    return;
+  }
+  const child = spawn(process.execPath, [script, '--shards', '8,64', '--seconds', String(IDLE_SECONDS), '--json'], { stdio: ['ignore', 'pipe', 'inherit'], cwd: repoRoot });
+  const lines: string[] = [];
+  forEachLine(child.stdout!, (line) => lines.push(line));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  console.log('\nIdle cost (bench/idle-cost.ts)');
+  for (const line of lines) console.log(line);
+  if (code !== 0) console.log(`idle-cost exited with code ${code}`);
+}
+
+await main();
