@@ -17,13 +17,26 @@ import type {
 
 // ---- encoding -------------------------------------------------------------------------------------------
 
-/** Escaping non-ASCII keeps children independent of their locale's default charset (docs/daemon-protocol.md, 'Messages'). */
-function jsonString(value: string | null | undefined): string {
+/** True when JSON needs no escape in the string: printable ASCII without `"` and `\`, the usual key or number. */
+function isPlainAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
+
+/**
+ * A JSON string literal in pure ASCII. Escaping non-ASCII keeps children independent of their locale's default
+ * charset (docs/daemon-protocol.md, 'Messages'); strings that need no escape at all skip the regex.
+ */
+export function jsonString(value: string | null | undefined): string {
   if (value === null || value === undefined) return 'null';
+  if (isPlainAscii(value)) return `"${value}"`;
   return JSON.stringify(value).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-function jsonInteger(value: number | null | undefined): string {
+export function jsonInteger(value: number | null | undefined): string {
   if (value === null || value === undefined) return 'null';
   if (!Number.isInteger(value)) throw new RangeError(`expected an integer, got ${String(value)}`);
   return String(value);

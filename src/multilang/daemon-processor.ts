@@ -23,8 +23,9 @@ import type {
   ShutdownRequestedInput,
 } from '../processor/types.js';
 import { forEachLine, LineSplitter } from '../common/lines.js';
-import { decodeChildLine, encodeDaemonMessage, recordToMessage } from './codec.js';
+import { decodeChildLine, encodeDaemonMessage } from './codec.js';
 import type { CheckpointRequestMessage, ChildMessage, DaemonAction, DaemonMessage } from './messages.js';
+import { processRecordsLine } from './records-line.js';
 
 export interface MultiLangProcessorOptions {
   /** The properties file's `executableName`: split on spaces, no shell, looked up on PATH. */
@@ -49,11 +50,18 @@ export function splitExecutable(executableName: string): string[] {
 
 type Waiter = (outcome: { message: ChildMessage } | { ended: string }) => void;
 
+/** One protocol line as bytes (every daemon line is ASCII: non-ASCII is escaped). */
+function lineOf(message: DaemonMessage): Buffer[] {
+  return [Buffer.from(`${encodeDaemonMessage(message)}\n`, 'latin1')];
+}
+
 /** One running child: its message queue, its exit, and how to stop it. */
 class ChildConnection {
   private readonly queue: ChildMessage[] = [];
   private waiter: Waiter | undefined;
   private endReason: string | undefined;
+  /** Writers waiting for the pipe to drain; told when the child ends, so that they stop waiting. */
+  private readonly endListeners = new Set<() => void>();
   readonly exited: Promise<ChildExit>;
 
   constructor(
@@ -96,6 +104,7 @@ class ChildConnection {
 
   private end(reason: string): void {
     this.endReason ??= reason;
+    for (const listener of this.endListeners) listener();
     if (this.waiter && this.queue.length === 0) {
       const w = this.waiter;
       this.waiter = undefined;
@@ -123,11 +132,44 @@ class ChildConnection {
     });
   }
 
-  send(message: DaemonMessage): boolean {
-    const stdin = this.proc.stdin;
-    if (!stdin || stdin.destroyed || !stdin.writable) return false;
-    stdin.write(`${encodeDaemonMessage(message)}\n`);
-    return true;
+  /**
+   * Writes one message, chunk by chunk; each chunk is produced only after the pipe took the previous one, so a
+   * child that reads slowly holds the daemon to one chunk in memory (the backpressure of stream.write). Resolves
+   * to why the message could not be written: stdin closed, the child gone, or, with `timeoutMillis`, no progress
+   * for that long (the same bound as waiting for a message). Undefined when it was all handed to the pipe.
+   */
+  async write(chunks: Iterable<Uint8Array>, timeoutMillis: number | undefined): Promise<string | undefined> {
+    for (const chunk of chunks) {
+      const stdin = this.proc.stdin;
+      if (!stdin || stdin.destroyed || !stdin.writable) return 'its stdin is closed';
+      if (stdin.write(chunk)) continue;
+      const stalled = await this.drained(stdin, timeoutMillis);
+      if (stalled !== undefined) return stalled;
+    }
+    return undefined;
+  }
+
+  private drained(stdin: Writable, timeoutMillis: number | undefined): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (why: string | undefined) => {
+        clearTimeout(timer);
+        stdin.off('drain', onDrain);
+        stdin.off('close', onClose);
+        this.endListeners.delete(onEnd);
+        resolve(why);
+      };
+      const onDrain = () => settle(undefined);
+      const onClose = () => settle('its stdin was closed');
+      const onEnd = () => settle(this.endReason);
+      stdin.on('drain', onDrain);
+      stdin.on('close', onClose);
+      this.endListeners.add(onEnd);
+      if (this.endReason !== undefined) settle(this.endReason);
+      else if (timeoutMillis !== undefined) {
+        timer = setTimeout(() => settle(`the child read none of its input for ${timeoutMillis / 1000} s (timeoutInSeconds)`), timeoutMillis);
+      }
+    });
   }
 
   /** Closes stdin and waits for the exit; a child that ignores EOF is terminated, then killed. */
@@ -156,21 +198,19 @@ export class MultiLangRecordProcessor implements RecordProcessor {
   async initialize(input: InitializationInput): Promise<void> {
     this.shardId = input.shardId;
     this.child = this.start();
-    await this.call(
-      { action: 'initialize', shardId: input.shardId, sequenceNumber: input.extendedSequenceNumber.sequenceNumber, subSequenceNumber: input.extendedSequenceNumber.subSequenceNumber },
-      undefined,
-    );
+    const { sequenceNumber, subSequenceNumber } = input.extendedSequenceNumber;
+    await this.call('initialize', lineOf({ action: 'initialize', shardId: input.shardId, sequenceNumber, subSequenceNumber }), undefined);
   }
 
   async processRecords(input: ProcessRecordsInput): Promise<void> {
-    await this.call({ action: 'processRecords', records: input.records.map(recordToMessage), millisBehindLatest: input.millisBehindLatest }, input.checkpointer);
+    await this.call('processRecords', processRecordsLine(input.records, input.millisBehindLatest), input.checkpointer);
   }
 
   async leaseLost(_input: LeaseLostInput): Promise<void> {
     // Lost before initialize ran: no child was started and nothing is sent (as in the Java daemon).
     if (!this.child) return;
     try {
-      await this.call({ action: 'leaseLost' }, undefined);
+      await this.call('leaseLost', lineOf({ action: 'leaseLost' }), undefined);
     } finally {
       await this.closeChild();
     }
@@ -178,7 +218,7 @@ export class MultiLangRecordProcessor implements RecordProcessor {
 
   async shardEnded(input: ShardEndedInput): Promise<void> {
     try {
-      await this.call({ action: 'shardEnded' }, input.checkpointer);
+      await this.call('shardEnded', lineOf({ action: 'shardEnded' }), input.checkpointer);
     } finally {
       await this.closeChild();
     }
@@ -191,8 +231,8 @@ export class MultiLangRecordProcessor implements RecordProcessor {
   async shutdownRequested(input: ShutdownRequestedInput): Promise<void> {
     if (!this.child) return;
     try {
-      await this.call({ action: 'shutdownRequested' }, input.checkpointer);
-      await this.call({ action: 'leaseLost' }, undefined);
+      await this.call('shutdownRequested', lineOf({ action: 'shutdownRequested' }), input.checkpointer);
+      await this.call('leaseLost', lineOf({ action: 'leaseLost' }), undefined);
     } catch (err) {
       this.options.logger.warn({ shardId: this.shardId, err: err instanceof Error ? err.message : String(err) }, 'child failed during shutdownRequested');
     } finally {
@@ -217,13 +257,13 @@ export class MultiLangRecordProcessor implements RecordProcessor {
     return new ChildConnection(proc, this.shardId, this.options.logger, this.options.stderr ?? process.stderr);
   }
 
-  /** Sends one action and serves the child's checkpoint requests until its matching status arrives. */
-  private async call(message: Exclude<DaemonMessage, { action: 'checkpoint' }>, checkpointer: Checkpointer | undefined): Promise<void> {
+  /** Sends one action (its encoded line) and serves the child's checkpoint requests until its matching status arrives. */
+  private async call(action: DaemonAction, line: Iterable<Uint8Array>, checkpointer: Checkpointer | undefined): Promise<void> {
     const child = this.child;
-    const action: DaemonAction = message.action;
     if (!child) throw new ProcessorFailedException(`no child process for ${this.shardId} (initialize was not called)`);
-    if (!child.send(message)) await this.fail(child, action, 'its stdin is closed');
     const timeout = this.options.timeoutInSeconds !== undefined ? this.options.timeoutInSeconds * 1000 : undefined;
+    const unsent = await child.write(line, timeout);
+    if (unsent !== undefined) await this.fail(child, action, unsent);
     for (;;) {
       const next = await child.next(timeout);
       if ('ended' in next) return this.fail(child, action, next.ended);
@@ -233,7 +273,8 @@ export class MultiLangRecordProcessor implements RecordProcessor {
         return this.fail(child, action, `it answered ${m.responseFor === undefined ? 'a status without responseFor' : `for "${m.responseFor}"`} while "${action}" was pending`);
       }
       if (m.action === 'checkpoint') {
-        child.send(await this.checkpoint(m, checkpointer));
+        const unanswered = await child.write(lineOf(await this.checkpoint(m, checkpointer)), timeout);
+        if (unanswered !== undefined) return this.fail(child, action, unanswered);
       }
       // Other valid messages (a child echoing an action) are ignored, as the Java daemon does.
     }
