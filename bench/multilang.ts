@@ -13,7 +13,7 @@
  *   npm run bench:multilang -- [--records 80000] [--shards 8] [--record-bytes 1024] [--reps 3]
  *     [--max-records 10000] [--idle-millis 1500] [--modes inprocess,node,python] [--profile DIR]
  *
- * --profile DIR writes a V8 CPU profile of every daemon run into DIR (bench/cpuprofile-top.ts summarises one).
+ * --profile DIR writes a V8 CPU profile of every consumer process into DIR (bench/cpuprofile-top.ts summarises one).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
@@ -60,7 +60,7 @@ function startEmulator(which: 'kinesalite' | 'dynalite'): Promise<{ port: number
 
 /** One consumer run in a fresh process; its stderr (children's complaints) goes to ours. */
 function runOnce(spec: RunSpec): Promise<RunResult> {
-  const nodeArgs = values.profile && spec.mode !== 'inprocess' ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${spec.applicationName}.cpuprofile`] : [];
+  const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${spec.applicationName}.cpuprofile`] : [];
   const proc = spawn(process.execPath, [...nodeArgs, path.join(here, 'multilang-run.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));

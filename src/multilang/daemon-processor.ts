@@ -25,6 +25,7 @@ import type {
 import { forEachLine, LineSplitter } from '../common/lines.js';
 import { decodeChildLine, encodeDaemonMessage } from './codec.js';
 import type { CheckpointRequestMessage, ChildMessage, DaemonAction, DaemonMessage } from './messages.js';
+import { writeChunks } from './pipe-writer.js';
 import { processRecordsLine } from './records-line.js';
 
 export interface MultiLangProcessorOptions {
@@ -133,42 +134,24 @@ class ChildConnection {
   }
 
   /**
-   * Writes one message, chunk by chunk; each chunk is produced only after the pipe took the previous one, so a
-   * child that reads slowly holds the daemon to one chunk in memory (the backpressure of stream.write). Resolves
-   * to why the message could not be written: stdin closed, the child gone, or, with `timeoutMillis`, no progress
-   * for that long (the same bound as waiting for a message). Undefined when it was all handed to the pipe.
+   * Writes one message with backpressure (pipe-writer.ts). Resolves to why it could not be written: stdin
+   * closed, the child gone, or no progress for `timeoutMillis` (the bound on waiting for a message applies to
+   * waiting for the child to read, too); undefined when it was all handed to the pipe.
    */
-  async write(chunks: Iterable<Uint8Array>, timeoutMillis: number | undefined): Promise<string | undefined> {
-    for (const chunk of chunks) {
-      const stdin = this.proc.stdin;
-      if (!stdin || stdin.destroyed || !stdin.writable) return 'its stdin is closed';
-      if (stdin.write(chunk)) continue;
-      const stalled = await this.drained(stdin, timeoutMillis);
-      if (stalled !== undefined) return stalled;
-    }
-    return undefined;
-  }
-
-  private drained(stdin: Writable, timeoutMillis: number | undefined): Promise<string | undefined> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const settle = (why: string | undefined) => {
-        clearTimeout(timer);
-        stdin.off('drain', onDrain);
-        stdin.off('close', onClose);
-        this.endListeners.delete(onEnd);
-        resolve(why);
-      };
-      const onDrain = () => settle(undefined);
-      const onClose = () => settle('its stdin was closed');
-      const onEnd = () => settle(this.endReason);
-      stdin.on('drain', onDrain);
-      stdin.on('close', onClose);
-      this.endListeners.add(onEnd);
-      if (this.endReason !== undefined) settle(this.endReason);
-      else if (timeoutMillis !== undefined) {
-        timer = setTimeout(() => settle(`the child read none of its input for ${timeoutMillis / 1000} s (timeoutInSeconds)`), timeoutMillis);
-      }
+  write(chunks: Iterable<Uint8Array>, timeoutMillis: number | undefined): Promise<string | undefined> {
+    const stdin = this.proc.stdin;
+    if (!stdin) return Promise.resolve('its stdin is closed');
+    return writeChunks(stdin, chunks, {
+      timeoutMillis,
+      onStop: (listener) => {
+        if (this.endReason !== undefined) {
+          listener(this.endReason);
+          return () => undefined;
+        }
+        const onEnd = () => listener(this.endReason ?? 'the child ended');
+        this.endListeners.add(onEnd);
+        return () => this.endListeners.delete(onEnd);
+      },
     });
   }
 

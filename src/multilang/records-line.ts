@@ -1,10 +1,13 @@
 /**
  * The `processRecords` line, encoded straight from the records into bytes: the same line, byte for byte, as
  * encodeDaemonMessage writes for the batch (docs/daemon-protocol.md, 'Messages'), without a message object, a
- * key/value array or a base64 string per record. A batch of 10,000 records of 1 KB is a 14 MB line: it comes
+ * key/value array, or the whole line as one string to be converted to bytes again. A batch of 10,000 records of 1 KB is a 14 MB line: it comes
  * out as a sequence of chunks of about `chunkBytes`, each encoded only when the caller asks for it, so a writer
  * that waits for the pipe to drain between chunks holds one chunk in memory, not the whole line, and no single
  * large buffer is allocated (fresh large allocations cost a page fault every 4 KiB).
+ *
+ * The only per-record allocations left are the base64 text of the data (copied into the chunk at once) and the
+ * short escaped strings of the partition key, the sequence number and the two integers.
  */
 import type { KinesisClientRecord } from '../processor/types.js';
 import { jsonInteger, jsonString } from './codec.js';
@@ -25,36 +28,8 @@ const MAX_ESCAPE = 6;
 /** The longest String(n) of an integer-valued number: a sign and 21 digits (from 1e21 on it is exponent form). */
 const MAX_INTEGER_CHARS = 22;
 
-const BASE64 = new Uint8Array(Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1'));
-const PAD = 0x3d;
-
 function base64Length(bytes: number): number {
   return 4 * Math.ceil(bytes / 3);
-}
-
-/** Standard base64 with padding, written into `out` at `o` (Buffer#toString('base64') would make a string first). */
-function writeBase64(src: Uint8Array, out: Uint8Array, o: number): number {
-  const n = src.length;
-  const whole = n - (n % 3);
-  let i = 0;
-  for (; i < whole; i += 3) {
-    const t = ((src[i] as number) << 16) | ((src[i + 1] as number) << 8) | (src[i + 2] as number);
-    out[o] = BASE64[t >>> 18] as number;
-    out[o + 1] = BASE64[(t >>> 12) & 63] as number;
-    out[o + 2] = BASE64[(t >>> 6) & 63] as number;
-    out[o + 3] = BASE64[t & 63] as number;
-    o += 4;
-  }
-  if (i < n) {
-    const two = i + 1 < n;
-    const t = ((src[i] as number) << 16) | (two ? (src[i + 1] as number) << 8 : 0);
-    out[o] = BASE64[t >>> 18] as number;
-    out[o + 1] = BASE64[(t >>> 12) & 63] as number;
-    out[o + 2] = two ? (BASE64[(t >>> 6) & 63] as number) : PAD;
-    out[o + 3] = PAD;
-    o += 4;
-  }
-  return o;
 }
 
 /** Copies a string known to be ASCII (everything we emit is: non-ASCII is escaped) into `out`. */
@@ -82,7 +57,7 @@ export function* processRecordsLine(
   // What is still to come, bounded from above, so that a small batch gets a small buffer.
   let remaining = HEAD.length + tail.length;
   for (const record of records) remaining += maxRecordBytes(record);
-  let out = Buffer.allocUnsafe(Math.min(chunkBytes, remaining));
+  let out = Buffer.allocUnsafe(Math.max(HEAD.length, Math.min(chunkBytes, remaining)));
   let o = writeAscii(HEAD, out, 0);
   remaining -= HEAD.length;
   for (let i = 0; i < records.length; i++) {
@@ -100,7 +75,8 @@ export function* processRecordsLine(
     remaining -= maxRecordBytes(record);
     if (i > 0) out[o++] = 0x2c;
     o = writeAscii(RECORD_HEAD, out, o);
-    o = writeBase64(record.data, out, o);
+    // Node's base64 encoder and one copy beat a JavaScript encoder writing into `out` (2.5× in a micro benchmark).
+    o += out.write(record.data.toString('base64'), o, 'latin1');
     o = writeAscii(AFTER_DATA, out, o);
     o = writeAscii(partitionKey, out, o);
     o = writeAscii(BEFORE_SEQUENCE, out, o);
