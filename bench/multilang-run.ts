@@ -15,8 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { createDynamoDBClient, createKinesisClient } from '../src/aws/clients.js';
 import { silentLogger } from '../src/common/logger.js';
 import type { KclConfigInput } from '../src/config/config.js';
-import { buildDaemonSetup } from '../src/multilang/daemon-config.js';
-import { createMultiLangWorker } from '../src/multilang/daemon.js';
+import * as daemonConfig from '../src/multilang/daemon-config.js';
+import * as daemon from '../src/multilang/daemon.js';
 import { Worker } from '../src/worker/worker.js';
 import { countingProcessor, cpuMicros } from './counting-logic.js';
 
@@ -31,10 +31,13 @@ export interface RunSpec {
   records: number;
   maxRecords: number;
   idleTimeBetweenReadsInMillis: number;
+  /** Another build's dist/ to take the daemon from (a baseline to compare with in the same run). */
+  daemonDist?: string;
 }
 
 export interface RunResult {
   mode: RunMode;
+  daemonDist?: string;
   delivered: number;
   millis: number;
   /** This process (the worker or the daemon), µs. */
@@ -87,10 +90,15 @@ async function run(spec: RunSpec): Promise<RunResult> {
     idleTimeBetweenReadsInMillis: spec.idleTimeBetweenReadsInMillis,
     maxRecords: spec.maxRecords,
   };
-  const worker =
-    spec.mode === 'inprocess'
-      ? new Worker({ config, processorFactory: () => countingProcessor(), kinesis, dynamodb, logger: silentLogger })
-      : createMultiLangWorker({ ...buildDaemonSetup({ ...config, executableName: childExecutable(spec.mode) }), kinesis, dynamodb, logger: silentLogger });
+  let worker: Worker;
+  if (spec.mode === 'inprocess') {
+    worker = new Worker({ config, processorFactory: () => countingProcessor(), kinesis, dynamodb, logger: silentLogger });
+  } else {
+    const base = spec.daemonDist;
+    const { createMultiLangWorker } = base ? ((await import(path.join(base, 'src/multilang/daemon.js'))) as typeof daemon) : daemon;
+    const { buildDaemonSetup } = base ? ((await import(path.join(base, 'src/multilang/daemon-config.js'))) as typeof daemonConfig) : daemonConfig;
+    worker = createMultiLangWorker({ ...buildDaemonSetup({ ...config, executableName: childExecutable(spec.mode) }), kinesis, dynamodb, logger: silentLogger });
+  }
   let delivered = 0;
   let done!: () => void;
   const all = new Promise<void>((resolve) => (done = resolve));
@@ -110,7 +118,7 @@ async function run(spec: RunSpec): Promise<RunResult> {
   await worker.shutdown();
   kinesis.destroy();
   dynamodb.destroy();
-  return { mode: spec.mode, delivered, millis, ownCpuMicros, childCpuMicros: children.micros, children: children.count };
+  return { mode: spec.mode, daemonDist: spec.daemonDist, delivered, millis, ownCpuMicros, childCpuMicros: children.micros, children: children.count };
 }
 
 const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);

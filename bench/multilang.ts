@@ -11,8 +11,10 @@
  * Prints figures; asserts nothing.
  *
  *   npm run bench:multilang -- [--records 80000] [--shards 8] [--record-bytes 1024] [--reps 3]
- *     [--max-records 10000] [--idle-millis 1500] [--modes inprocess,node,python] [--profile DIR]
+ *     [--max-records 10000] [--idle-millis 1500] [--modes inprocess,node,python] [--profile DIR] [--compare-dist DIR]
  *
+ * --compare-dist DIR adds a run of each daemon mode with the daemon taken from another build's dist/ (e.g. a
+ * worktree of the main branch after `npx tsc`), interleaved with the others: before/after in one run.
  * --profile DIR writes a V8 CPU profile of every consumer process into DIR (bench/cpuprofile-top.ts summarises one).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     'idle-millis': { type: 'string', default: '1500' },
     modes: { type: 'string', default: 'inprocess,node,python' },
     profile: { type: 'string' },
+    'compare-dist': { type: 'string' },
   },
 });
 const RECORDS = Number(values.records);
@@ -43,8 +46,20 @@ const SHARDS = Number(values.shards);
 const RECORD_BYTES = Number(values['record-bytes']);
 const REPS = Number(values.reps);
 const MODES = values.modes.split(',').map((m) => m.trim()) as RunMode[];
+const COMPARE_DIST = values['compare-dist'] ? path.resolve(values['compare-dist']) : undefined;
+
+/** One row of the table: a mode, with the daemon of this build or of the comparison build. */
+interface Variant {
+  key: string;
+  mode: RunMode;
+  daemonDist?: string;
+}
+const VARIANTS: Variant[] = MODES.flatMap((mode): Variant[] =>
+  mode !== 'inprocess' && COMPARE_DIST ? [{ key: mode, mode }, { key: `${mode}@base`, mode, daemonDist: COMPARE_DIST }] : [{ key: mode, mode }],
+);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const LABELS: Record<RunMode, string> = { inprocess: 'in-process Worker', node: 'daemon + Node child', python: 'daemon + Python child' };
+const label = (v: Variant) => `${LABELS[v.mode]}${v.daemonDist ? ' (base)' : ''}`;
 
 /** Starts bench/emulator-process.js for one emulator; resolves with its port once it listens. */
 function startEmulator(which: 'kinesalite' | 'dynalite'): Promise<{ port: number; proc: ChildProcess }> {
@@ -62,6 +77,7 @@ function startEmulator(which: 'kinesalite' | 'dynalite'): Promise<{ port: number
 function runOnce(spec: RunSpec): Promise<RunResult> {
   const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${spec.applicationName}.cpuprofile`] : [];
   const proc = spawn(process.execPath, [...nodeArgs, path.join(here, 'multilang-run.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  if (spec.daemonDist) console.log(`    (daemon from ${spec.daemonDist})`);
   let out = '';
   proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   return new Promise((resolve, reject) => {
@@ -107,8 +123,9 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     await produceRecords(kinesis, { stream, count: RECORDS, partitionKeys: 64, recordBytes: RECORD_BYTES });
     console.log(`produced ${RECORDS} records of ${RECORD_BYTES} B on ${SHARDS} shards (kinesalite) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const spec = (mode: RunMode, applicationName: string): RunSpec => ({
+    const spec = (mode: RunMode, applicationName: string, daemonDist?: string): RunSpec => ({
       mode,
+      daemonDist,
       kinesisEndpoint,
       dynamodbEndpoint,
       stream,
@@ -119,14 +136,14 @@ async function main(): Promise<void> {
     });
     // Warms the emulator (its first full read of the stream is slower) without counting.
     await runOnce(spec('inprocess', 'warmup'));
-    const results = new Map<RunMode, RunResult[]>(MODES.map((m) => [m, []]));
+    const results = new Map<string, RunResult[]>(VARIANTS.map((v) => [v.key, []]));
     for (let rep = 0; rep < REPS; rep++) {
-      for (let i = 0; i < MODES.length; i++) {
-        const mode = MODES[(i + rep) % MODES.length] as RunMode;
-        const r = await runOnce(spec(mode, `${mode}-${rep}`));
-        results.get(mode)?.push(r);
+      for (let i = 0; i < VARIANTS.length; i++) {
+        const v = VARIANTS[(i + rep) % VARIANTS.length] as Variant;
+        const r = await runOnce(spec(v.mode, `${v.key.replace('@', '-')}-${rep}`, v.daemonDist));
+        results.get(v.key)?.push(r);
         console.log(
-          `  rep ${rep + 1} ${mode.padEnd(9)} ${((r.delivered * 1000) / r.millis).toFixed(0).padStart(6)} rec/s  own ${(r.ownCpuMicros / r.delivered).toFixed(1).padStart(6)} µs/rec  children(${r.children}) ${(r.childCpuMicros / r.delivered).toFixed(1).padStart(6)} µs/rec`,
+          `  rep ${rep + 1} ${v.key.padEnd(12)} ${((r.delivered * 1000) / r.millis).toFixed(0).padStart(6)} rec/s  own ${(r.ownCpuMicros / r.delivered).toFixed(1).padStart(6)} µs/rec  children(${r.children}) ${(r.childCpuMicros / r.delivered).toFixed(1).padStart(6)} µs/rec`,
         );
       }
     }
@@ -136,13 +153,14 @@ async function main(): Promise<void> {
     const baseRate = base && base.length ? stats(rates(base)).median : NaN;
     const baseCpu = base && base.length ? stats(perRecord(base, (r) => r.ownCpuMicros)).median : NaN;
     console.log(`\n${RECORDS} records × ${RECORD_BYTES} B, ${SHARDS} shards, maxRecords ${values['max-records']}, idleTimeBetweenReadsInMillis ${values['idle-millis']}, checkpoint every batch; ${REPS} interleaved repetitions: median (min–max); each run includes start-up`);
-    console.log(`${'consumer'.padEnd(22)} ${'records/s'.padEnd(22)} ${'own CPU µs/record'.padEnd(22)} ${'children CPU µs/record'.padEnd(24)} vs in-process (median)`);
-    for (const mode of MODES) {
-      const rs = results.get(mode) ?? [];
+    console.log(`${'consumer'.padEnd(29)} ${'records/s'.padEnd(22)} ${'own CPU µs/record'.padEnd(22)} ${'children CPU µs/record'.padEnd(24)} vs in-process (median)`);
+    for (const v of VARIANTS) {
+      const { mode } = v;
+      const rs = results.get(v.key) ?? [];
       const rate = stats(rates(rs)).median;
       const own = stats(perRecord(rs, (r) => r.ownCpuMicros)).median;
       const vs = mode === 'inprocess' ? '1.00' : `${(rate / baseRate).toFixed(2)}× throughput, own CPU ${(own / baseCpu).toFixed(2)}×`;
-      console.log(`${LABELS[mode].padEnd(22)} ${cell(rates(rs), 0).padEnd(22)} ${cell(perRecord(rs, (r) => r.ownCpuMicros), 1).padEnd(22)} ${cell(perRecord(rs, (r) => r.childCpuMicros), 1).padEnd(24)} ${vs}`);
+      console.log(`${label(v).padEnd(29)} ${cell(rates(rs), 0).padEnd(22)} ${cell(perRecord(rs, (r) => r.ownCpuMicros), 1).padEnd(22)} ${cell(perRecord(rs, (r) => r.childCpuMicros), 1).padEnd(24)} ${vs}`);
     }
   } finally {
     kinesis.destroy();
