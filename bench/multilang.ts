@@ -77,7 +77,6 @@ function startEmulator(which: 'kinesalite' | 'dynalite'): Promise<{ port: number
 function runOnce(spec: RunSpec): Promise<RunResult> {
   const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${spec.applicationName}.cpuprofile`] : [];
   const proc = spawn(process.execPath, [...nodeArgs, path.join(here, 'multilang-run.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  if (spec.daemonDist) console.log(`    (daemon from ${spec.daemonDist})`);
   let out = '';
   proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   return new Promise((resolve, reject) => {
