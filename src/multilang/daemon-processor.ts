@@ -23,8 +23,10 @@ import type {
   ShutdownRequestedInput,
 } from '../processor/types.js';
 import { forEachLine, LineSplitter } from '../common/lines.js';
-import { decodeChildLine, encodeDaemonMessage, recordToMessage } from './codec.js';
+import { decodeChildLine, encodeDaemonMessage } from './codec.js';
 import type { CheckpointRequestMessage, ChildMessage, DaemonAction, DaemonMessage } from './messages.js';
+import { writeChunks } from './pipe-writer.js';
+import { processRecordsLine } from './records-line.js';
 
 export interface MultiLangProcessorOptions {
   /** The properties file's `executableName`: split on spaces, no shell, looked up on PATH. */
@@ -49,11 +51,18 @@ export function splitExecutable(executableName: string): string[] {
 
 type Waiter = (outcome: { message: ChildMessage } | { ended: string }) => void;
 
+/** One protocol line as bytes (every daemon line is ASCII: non-ASCII is escaped). */
+function lineOf(message: DaemonMessage): Buffer[] {
+  return [Buffer.from(`${encodeDaemonMessage(message)}\n`, 'latin1')];
+}
+
 /** One running child: its message queue, its exit, and how to stop it. */
 class ChildConnection {
   private readonly queue: ChildMessage[] = [];
   private waiter: Waiter | undefined;
   private endReason: string | undefined;
+  /** Writers waiting for the pipe to drain; told when the child ends, so that they stop waiting. */
+  private readonly endListeners = new Set<() => void>();
   readonly exited: Promise<ChildExit>;
 
   constructor(
@@ -96,6 +105,7 @@ class ChildConnection {
 
   private end(reason: string): void {
     this.endReason ??= reason;
+    for (const listener of this.endListeners) listener();
     if (this.waiter && this.queue.length === 0) {
       const w = this.waiter;
       this.waiter = undefined;
@@ -123,11 +133,26 @@ class ChildConnection {
     });
   }
 
-  send(message: DaemonMessage): boolean {
+  /**
+   * Writes one message with backpressure (pipe-writer.ts). Resolves to why it could not be written: stdin
+   * closed, the child gone, or no progress for `timeoutMillis` (the bound on waiting for a message applies to
+   * waiting for the child to read, too); undefined when it was all handed to the pipe.
+   */
+  write(chunks: Iterable<Uint8Array>, timeoutMillis: number | undefined): Promise<string | undefined> {
     const stdin = this.proc.stdin;
-    if (!stdin || stdin.destroyed || !stdin.writable) return false;
-    stdin.write(`${encodeDaemonMessage(message)}\n`);
-    return true;
+    if (!stdin) return Promise.resolve('its stdin is closed');
+    return writeChunks(stdin, chunks, {
+      timeoutMillis,
+      onStop: (listener) => {
+        if (this.endReason !== undefined) {
+          listener(this.endReason);
+          return () => undefined;
+        }
+        const onEnd = () => listener(this.endReason ?? 'the child ended');
+        this.endListeners.add(onEnd);
+        return () => this.endListeners.delete(onEnd);
+      },
+    });
   }
 
   /** Closes stdin and waits for the exit; a child that ignores EOF is terminated, then killed. */
@@ -156,21 +181,19 @@ export class MultiLangRecordProcessor implements RecordProcessor {
   async initialize(input: InitializationInput): Promise<void> {
     this.shardId = input.shardId;
     this.child = this.start();
-    await this.call(
-      { action: 'initialize', shardId: input.shardId, sequenceNumber: input.extendedSequenceNumber.sequenceNumber, subSequenceNumber: input.extendedSequenceNumber.subSequenceNumber },
-      undefined,
-    );
+    const { sequenceNumber, subSequenceNumber } = input.extendedSequenceNumber;
+    await this.call('initialize', lineOf({ action: 'initialize', shardId: input.shardId, sequenceNumber, subSequenceNumber }), undefined);
   }
 
   async processRecords(input: ProcessRecordsInput): Promise<void> {
-    await this.call({ action: 'processRecords', records: input.records.map(recordToMessage), millisBehindLatest: input.millisBehindLatest }, input.checkpointer);
+    await this.call('processRecords', processRecordsLine(input.records, input.millisBehindLatest), input.checkpointer);
   }
 
   async leaseLost(_input: LeaseLostInput): Promise<void> {
     // Lost before initialize ran: no child was started and nothing is sent (as in the Java daemon).
     if (!this.child) return;
     try {
-      await this.call({ action: 'leaseLost' }, undefined);
+      await this.call('leaseLost', lineOf({ action: 'leaseLost' }), undefined);
     } finally {
       await this.closeChild();
     }
@@ -178,7 +201,7 @@ export class MultiLangRecordProcessor implements RecordProcessor {
 
   async shardEnded(input: ShardEndedInput): Promise<void> {
     try {
-      await this.call({ action: 'shardEnded' }, input.checkpointer);
+      await this.call('shardEnded', lineOf({ action: 'shardEnded' }), input.checkpointer);
     } finally {
       await this.closeChild();
     }
@@ -191,8 +214,8 @@ export class MultiLangRecordProcessor implements RecordProcessor {
   async shutdownRequested(input: ShutdownRequestedInput): Promise<void> {
     if (!this.child) return;
     try {
-      await this.call({ action: 'shutdownRequested' }, input.checkpointer);
-      await this.call({ action: 'leaseLost' }, undefined);
+      await this.call('shutdownRequested', lineOf({ action: 'shutdownRequested' }), input.checkpointer);
+      await this.call('leaseLost', lineOf({ action: 'leaseLost' }), undefined);
     } catch (err) {
       this.options.logger.warn({ shardId: this.shardId, err: err instanceof Error ? err.message : String(err) }, 'child failed during shutdownRequested');
     } finally {
@@ -217,13 +240,13 @@ export class MultiLangRecordProcessor implements RecordProcessor {
     return new ChildConnection(proc, this.shardId, this.options.logger, this.options.stderr ?? process.stderr);
   }
 
-  /** Sends one action and serves the child's checkpoint requests until its matching status arrives. */
-  private async call(message: Exclude<DaemonMessage, { action: 'checkpoint' }>, checkpointer: Checkpointer | undefined): Promise<void> {
+  /** Sends one action (its encoded line) and serves the child's checkpoint requests until its matching status arrives. */
+  private async call(action: DaemonAction, line: Iterable<Uint8Array>, checkpointer: Checkpointer | undefined): Promise<void> {
     const child = this.child;
-    const action: DaemonAction = message.action;
     if (!child) throw new ProcessorFailedException(`no child process for ${this.shardId} (initialize was not called)`);
-    if (!child.send(message)) await this.fail(child, action, 'its stdin is closed');
     const timeout = this.options.timeoutInSeconds !== undefined ? this.options.timeoutInSeconds * 1000 : undefined;
+    const unsent = await child.write(line, timeout);
+    if (unsent !== undefined) await this.fail(child, action, unsent);
     for (;;) {
       const next = await child.next(timeout);
       if ('ended' in next) return this.fail(child, action, next.ended);
@@ -233,7 +256,8 @@ export class MultiLangRecordProcessor implements RecordProcessor {
         return this.fail(child, action, `it answered ${m.responseFor === undefined ? 'a status without responseFor' : `for "${m.responseFor}"`} while "${action}" was pending`);
       }
       if (m.action === 'checkpoint') {
-        child.send(await this.checkpoint(m, checkpointer));
+        const unanswered = await child.write(lineOf(await this.checkpoint(m, checkpointer)), timeout);
+        if (unanswered !== undefined) return this.fail(child, action, unanswered);
       }
       // Other valid messages (a child echoing an action) are ignored, as the Java daemon does.
     }

@@ -175,6 +175,38 @@ describe('decodeDaemonLine', () => {
     assert.equal(decodeDaemonLine('{"action":"nope"}').kind, 'garbage');
     assert.equal(decodeDaemonLine('').kind, 'blank');
   });
+
+  test('processRecords read through JSON.parse decodes exactly as the lossless parser does', () => {
+    const record = (fields: string) => `{"action":"record","data":"bWVvdw==","partitionKey":"k é \\u00e9 \\ud83d\\ude00",${fields}}`;
+    const lines = [
+      `{"action":"processRecords","records":[${record('"sequenceNumber":"456","approximateArrivalTimestamp":1476889707000,"subSequenceNumber":0')}],"millisBehindLatest":1000}`,
+      `{"action":"processRecords","records":[${record('"sequenceNumber":"1","approximateArrivalTimestamp":-0,"subSequenceNumber":-0')}],"millisBehindLatest":-0}`,
+      `{"action":"processRecords","records":[${record('"sequenceNumber":"1"')}],"millisBehindLatest":null}`,
+      `{"action":"processRecords","records":[{"sequenceNumber":"2","data":null,"partitionKey":null,"approximateArrivalTimestamp":null,"subSequenceNumber":null}]}`,
+      '{"action":"processRecords","records":[]}',
+      // Each of these leaves the fast path: the lossless parser decides, whatever it decides.
+      '{"action":"processRecords","records":[{"sequenceNumber":49590338271490256608559692538361571095921575989136588898}]}',
+      '{"action":"processRecords","records":[{"sequenceNumber":"1","subSequenceNumber":"5"}]}',
+      '{"action":"processRecords","records":[{"sequenceNumber":"1","approximateArrivalTimestamp":1.5}]}',
+      '{"action":"processRecords","records":[{"sequenceNumber":"1","approximateArrivalTimestamp":"7"}]}',
+      '{"action":"processRecords","records":[{"sequenceNumber":"1","data":5}]}',
+      '{"action":"processRecords","records":[{"data":"x"}]}',
+      '{"action":"processRecords","records":[null]}',
+      '{"action":"processRecords","records":{}}',
+      '{"action":"processRecords","records":[],"millisBehindLatest":"x"}',
+      '{"action":"processRecords","records":[{"sequenceNumber":"1"}]',
+    ];
+    for (const line of lines) {
+      // A space after the brace keeps a line off the fast path, which only takes the compact form daemons write.
+      const lossless = decodeDaemonLine(`{ ${line.slice(1)}`);
+      const decoded = decodeDaemonLine(line);
+      // Garbage reasons name a position, which the added space shifts.
+      if (lossless.kind === 'garbage') assert.equal(decoded.kind, 'garbage', line);
+      else assert.deepEqual(decoded, lossless, line);
+    }
+    assert.equal(decodeDaemonLine(lines[5]!).kind, 'message');
+    assert.equal(decodeDaemonLine(lines[10]!).kind, 'garbage');
+  });
 });
 
 describe('LineSplitter', () => {
