@@ -20,6 +20,10 @@
  * Java model, so the comparison holds, and the figures at 10 s are printed scaled.
  *
  *   npm run bench:lease-scale -- [--leases 1000,10000] [--workers 1,4,16] [--failover auto|<ms>] [--window <s>]
+ *                                [--baseline <other build's dist/> [--baseline-limit <s>]]
+ *
+ * With --baseline, each fleet first balances with the other build's workers (no steady-state window: what it
+ * compares is the taker) and its `kcl status` runs next to ours, in the same run.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,6 +53,9 @@ const { values } = parseArgs({
     failover: { type: 'string', default: 'auto' },
     window: { type: 'string' },
     repeat: { type: 'string', default: '5' },
+    /** The dist/ of another build (a worktree at an earlier commit): its workers balance and its kcl status run too, as the baseline. */
+    baseline: { type: 'string' },
+    'baseline-limit': { type: 'string', default: '300' },
   },
 });
 const LEASE_COUNTS = values.leases.split(',').map(Number);
@@ -56,6 +63,8 @@ const FLEETS = values.workers.split(',').map(Number);
 const REPEAT = Number(values.repeat);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const mainJs = path.join(here, '..', 'src', 'cli', 'main.js');
+const childJs = path.join(here, 'lease-scale', 'worker-child.js');
+const baseline = values.baseline ? { mainJs: path.join(values.baseline, 'src', 'cli', 'main.js'), childJs: path.join(values.baseline, 'bench', 'lease-scale', 'worker-child.js') } : undefined;
 
 const failoverFor = (leases: number) => (values.failover === 'auto' ? Math.max(10_000, 15 * leases) : Number(values.failover));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -158,13 +167,14 @@ class Fleet {
     private readonly endpoint: string,
     private readonly table: string,
     private readonly failover: number,
+    private readonly script = childJs,
   ) {}
 
   async start(n: number): Promise<void> {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
       const opts: ChildOptions = { endpoint: this.endpoint, table: this.table, workerId: `worker-${String(i).padStart(2, '0')}`, failoverTimeMillis: this.failover };
-      const child = fork(path.join(here, 'lease-scale', 'worker-child.js'), [JSON.stringify(opts)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(this.script, [JSON.stringify(opts)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       this.children.push(child);
       ready.push(
         new Promise((resolve) => {
@@ -231,15 +241,17 @@ interface FleetResult {
   readonly dynaliteCpuShare: number;
   readonly idleTurn: { cpu: number; wall: number; count: number };
   readonly failures: Record<string, number>;
+  /** CPU of all workers from start until balanced (baseline runs only). */
+  readonly cpuToBalance?: number;
 }
 
-async function runFleet(endpoint: string, dynalitePid: number | undefined, n: number, w: number, failover: number, windowMillis: number, scanPages: number): Promise<FleetResult> {
+async function runFleet(endpoint: string, dynalitePid: number | undefined, n: number, w: number, failover: number, windowMillis: number, script = childJs, limitMillis = 600_000): Promise<FleetResult> {
   const tableName = `scale-${n}-${w}-${Date.now().toString(36)}`;
   const dynamodb = createDynamoDBClient({ dynamoDBEndpoint: endpoint });
   const table = new LeaseTable(dynamodb, tableName, systemClock);
   await table.createTableIfNotExists();
   await fillLeases(dynamodb, tableName, Array.from({ length: n }, (_, i) => benchLease(i, n)));
-  const fleet = new Fleet(endpoint, tableName, failover);
+  const fleet = new Fleet(endpoint, tableName, failover, script);
   const turns: TurnReport[] = [];
   try {
     const started = performance.now();
@@ -254,14 +266,22 @@ async function runFleet(endpoint: string, dynalitePid: number | undefined, n: nu
         balancedSeconds = (performance.now() - started) / 1000;
         break;
       }
-      if (performance.now() - started > 600_000) {
-        console.log(`    ${w} workers: not balanced after 600 s (${held.join('/')})`);
+      if (performance.now() - started > limitMillis) {
+        console.log(`    ${w} workers: not balanced after ${limitMillis / 1000} s (held ${held.join('/')})`);
         break;
       }
       await sleep(250);
     }
     const turnsToBalance = turns.length;
     const firstTurn = turns.filter((t) => t.moved > 0).sort((a, b) => b.moved - a.moved)[0];
+    if (windowMillis === 0) {
+      const s = await fleet.status();
+      const failures = s.reduce<Record<string, number>>((x, st) => {
+        for (const [k, v] of Object.entries(st.failures)) x[k] = (x[k] ?? 0) + v;
+        return x;
+      }, {});
+      return { workers: w, balancedSeconds, firstTurn, turnsToBalance, perShardMinute: {}, total: NaN, cpuPerLeaseMinute: NaN, dynaliteCpuShare: NaN, idleTurn: { cpu: NaN, wall: NaN, count: 0 }, failures, cpuToBalance: s.reduce((x, st) => x + st.cpuMillis, 0) };
+    }
     // Let follow-up scans and a renewal round pass before counting.
     await sleep(Math.min(failover / 2, 20_000));
     const before = await fleet.status();
@@ -295,7 +315,6 @@ async function runFleet(endpoint: string, dynalitePid: number | undefined, n: nu
     };
   } finally {
     await fleet.stop();
-    void scanPages;
     // The table stays for the status measurements when it is the last fleet; dropped by the caller.
     dynamodb.destroy();
   }
@@ -321,9 +340,9 @@ function printFleet(r: FleetResult, n: number, failover: number, scanPages: numb
 
 // ---- kcl status ------------------------------------------------------------------------------------------------
 
-async function runCli(args: string[], stopAfterFirstOutput = false): Promise<{ firstMillis: number; totalMillis: number; bytes: number; lines: number; head: string }> {
+async function runCli(js: string, args: string[], stopAfterFirstOutput = false): Promise<{ firstMillis: number; totalMillis: number; bytes: number; lines: number; head: string }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [mainJs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [js, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', NO_COLOR: '1' } });
   let first = NaN;
   let bytes = 0;
   let text = '';
@@ -351,8 +370,10 @@ async function measureStatus(endpoint: string, tableName: string, n: number): Pr
     ['kcl status --json', [...base, '--json'], false],
     ['kcl status --watch (into a pipe, first frame)', [...base, '--watch'], true],
   ] as const) {
-    const r = await runCli([...args], watch);
-    console.log(`  ${name.padEnd(46)} first output ${f(r.firstMillis, 0)} ms, ${watch ? 'frame' : 'done'} ${f(r.totalMillis, 0)} ms, ${kib(r.bytes)}, ${r.lines} lines`);
+    for (const [who, js] of [...(baseline ? [['BASELINE ', baseline.mainJs]] : []), ['', mainJs]] as const) {
+      const r = await runCli(js, [...args], watch);
+      console.log(`  ${(who + name).padEnd(55)} first output ${f(r.firstMillis, 0)} ms, ${watch ? 'frame' : 'done'} ${f(r.totalMillis, 0)} ms, ${kib(r.bytes)}, ${r.lines} lines`);
+    }
   }
 
   // In-process: the --watch model and renderer, and a worker's /status snapshot, on the same leases.
@@ -405,7 +426,13 @@ async function main(): Promise<void> {
 
       let lastTable: string | undefined;
       for (const w of FLEETS) {
-        const r = await runFleet(dynalite.endpoint, dynalite.child.pid, n, w, failover, windowMillis, scanPages);
+        if (baseline) {
+          const b = await runFleet(dynalite.endpoint, dynalite.child.pid, n, w, failover, 0, baseline.childJs, Number(values['baseline-limit']) * 1000);
+          const t = b.firstTurn;
+          console.log(`  BASELINE ${w} worker${w === 1 ? '' : 's'}: balanced after ${f(b.balancedSeconds)} s, ${b.turnsToBalance} turns, workers' CPU ${f((b.cpuToBalance ?? NaN) / 1000, 1)} s` +
+            (t ? `; biggest turn ${t.wanted} wanted, ${t.moved} taken in ${f(t.turnMillis / 1000, 2)} s` : '') + `; calls failed (not on a condition): ${Object.entries(b.failures).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+        }
+        const r = await runFleet(dynalite.endpoint, dynalite.child.pid, n, w, failover, windowMillis);
         printFleet(r, n, failover, scanPages);
       }
       // kcl status over a table as a fleet leaves it: every lease owned, counters moved.
