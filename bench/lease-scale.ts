@@ -274,13 +274,15 @@ async function runFleet(endpoint: string, dynalitePid: number | undefined, n: nu
     }
     const turnsToBalance = turns.length;
     const firstTurn = turns.filter((t) => t.moved > 0).sort((a, b) => b.moved - a.moved)[0];
+    const atBalance = await fleet.status();
+    const cpuToBalance = atBalance.reduce((x, st) => x + st.cpuMillis, 0);
     if (windowMillis === 0) {
-      const s = await fleet.status();
+      const s = atBalance;
       const failures = s.reduce<Record<string, number>>((x, st) => {
         for (const [k, v] of Object.entries(st.failures)) x[k] = (x[k] ?? 0) + v;
         return x;
       }, {});
-      return { workers: w, balancedSeconds, firstTurn, turnsToBalance, perShardMinute: {}, total: NaN, cpuPerLeaseMinute: NaN, dynaliteCpuShare: NaN, idleTurn: { cpu: NaN, wall: NaN, count: 0 }, failures, cpuToBalance: s.reduce((x, st) => x + st.cpuMillis, 0) };
+      return { workers: w, balancedSeconds, firstTurn, turnsToBalance, perShardMinute: {}, total: NaN, cpuPerLeaseMinute: NaN, dynaliteCpuShare: NaN, idleTurn: { cpu: NaN, wall: NaN, count: 0 }, failures, cpuToBalance };
     }
     // Let follow-up scans and a renewal round pass before counting.
     await sleep(Math.min(failover / 2, 20_000));
@@ -308,6 +310,7 @@ async function runFleet(endpoint: string, dynalitePid: number | undefined, n: nu
       cpuPerLeaseMinute: cpu / shardMinutes,
       dynaliteCpuShare: dynaliteCpu / elapsed,
       idleTurn: { cpu: median(idle.map((t) => t.cpuMillis)), wall: median(idle.map((t) => t.turnMillis)), count: idle.length },
+      cpuToBalance,
       failures: after.reduce<Record<string, number>>((x, s) => {
         for (const [k, v] of Object.entries(s.failures)) x[k] = (x[k] ?? 0) + v;
         return x;
@@ -328,7 +331,7 @@ function printFleet(r: FleetResult, n: number, failover: number, scanPages: numb
     .map(([k, v]) => `${k} ${v < 0.1 ? v.toFixed(4) : f(v, 2)}`)
     .join(', ');
   const t = r.firstTurn;
-  console.log(`  ${r.workers} worker${r.workers === 1 ? '' : 's'}: balanced after ${f(r.balancedSeconds)} s, ${r.turnsToBalance} turns in all`);
+  console.log(`  ${r.workers} worker${r.workers === 1 ? '' : 's'}: balanced after ${f(r.balancedSeconds)} s, ${r.turnsToBalance} turns in all, workers' CPU until then ${f((r.cpuToBalance ?? NaN) / 1000, 1)} s`);
   if (t) console.log(`    biggest turn: ${t.wanted} wanted, ${t.moved} taken, scan ${f(t.scanMillis, 0)} ms, turn ${f(t.turnMillis / 1000, 2)} s wall, ${f(t.cpuMillis / 1000, 2)} s CPU (${f((t.cpuMillis * 1000) / Math.max(1, t.moved), 0)} µs per take incl. the scan)`);
   console.log(`    turn with nothing to take (steady state): ${f(r.idleTurn.wall, 0)} ms wall, ${f(r.idleTurn.cpu, 0)} ms CPU (median of ${r.idleTurn.count}; CPU includes renewals running meanwhile)`);
   console.log(`    steady state, lease-table calls per shard-minute at failover ${failover / 1000} s: ${f(r.total, 3)} (${byKind}); calls failed (not on a condition) since start: ${Object.entries(r.failures).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
@@ -408,7 +411,10 @@ async function main(): Promise<void> {
   try {
     for (const n of LEASE_COUNTS) {
       const failover = failoverFor(n);
-      const windowMillis = values.window ? Number(values.window) * 1000 : Math.max(60_000, failover);
+      // A whole number of renewal periods: every worker renews all its leases in one burst per period, so a window
+      // of 12.5 periods would count 12 or 13 bursts (±8 %) depending on where it starts.
+      const period = Math.floor(failover / 3) - 25;
+      const windowMillis = Math.max(1, Math.round((values.window ? Number(values.window) * 1000 : Math.max(60_000, failover)) / period)) * period;
       console.log(`\n== ${n} leases (failover ${failover / 1000} s: renewals every ${f((Math.floor(failover / 3) - 25) / 1000)} s; steady-state window ${windowMillis / 1000} s)`);
       const dynamodb = createDynamoDBClient({ dynamoDBEndpoint: dynalite.endpoint });
       const tableName = `scale-${n}-${Date.now().toString(36)}`;

@@ -235,8 +235,8 @@ export const PARALLEL_TAKES = 8;
  * Until when (this worker's monotonic clock) a turn may go on starting takes: while its scan is younger than half
  * a renewal period, counted from the answer. The decision was made on that scan; at 10,000 leases a turn that
  * took everything it decided would run for minutes on a view that no longer holds — in particular, workers that
- * start together each see nobody else and decide to take every lease. Stopping early lets the next scan (at
- * once: see nextTakerDelay) count the other workers' new leases and recompute the share. The first
+ * start together each see nobody else and decide to take every lease. Stopping early lets the next scan (within
+ * a second: see nextTakerDelay) count the other workers' new leases and recompute the share. The first
  * PARALLEL_TAKES takes always start, so a slow scan never stops a turn from making progress.
  */
 export function takesWhileFresh(scanAnsweredAt: number, renewIntervalMillis: number): number {
@@ -251,12 +251,11 @@ export const FOLLOW_UP_SCAN_MILLIS = 1000;
  * due to expire (so failover does not wait for a whole extra turn).
  */
 export function nextTakerDelay(input: TakerWakeInput): number {
-  // The rest of the decision waits for a fresh look at the table, at once.
-  if (input.unfinished) return 0;
   let next = input.turnDelayMillis;
   // While this worker is still moving toward its share, look again soon instead of at its next turn:
-  // stealing one lease per 20 s cycle is the slow rebalancing Java users complain about.
-  if (input.moved > 0) next = Math.min(next, input.renewIntervalMillis, FOLLOW_UP_SCAN_MILLIS);
+  // stealing one lease per 20 s cycle is the slow rebalancing Java users complain about. A turn that stopped
+  // with takes left (even if none landed) is followed up the same way: the rest waits for a fresh scan.
+  if (input.moved > 0 || input.unfinished) next = Math.min(next, input.renewIntervalMillis, FOLLOW_UP_SCAN_MILLIS);
   for (const lease of input.leases) {
     if (lease.leaseOwner === input.workerId || isShardEnd(lease.checkpoint)) continue;
     const at = expiresAt(lease, input.observations.get(lease.leaseKey), input.failoverMillis);
