@@ -59,7 +59,8 @@ const { values } = parseArgs({
   },
 });
 const LEASE_COUNTS = values.leases.split(',').map(Number);
-const FLEETS = values.workers.split(',').map(Number);
+/** `--workers none`: only the fill, the scan, the decisions and the status measurements. */
+const FLEETS = values.workers === 'none' ? [] : values.workers.split(',').map(Number);
 const REPEAT = Number(values.repeat);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const mainJs = path.join(here, '..', 'src', 'cli', 'main.js');
@@ -343,6 +344,13 @@ function printFleet(r: FleetResult, n: number, failover: number, scanPages: numb
 
 // ---- kcl status ------------------------------------------------------------------------------------------------
 
+/** Where the first --watch frame ends in pipe output (after its LEASE MOVES section), or -1. */
+function frameEnd(text: string): number {
+  const moves = text.indexOf('LEASE MOVES');
+  const end = moves < 0 ? -1 : text.indexOf('\n\n', moves);
+  return end < 0 ? -1 : end + 1;
+}
+
 async function runCli(js: string, args: string[], stopAfterFirstOutput = false): Promise<{ firstMillis: number; totalMillis: number; bytes: number; lines: number; head: string }> {
   const t0 = performance.now();
   const child = spawn(process.execPath, [js, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', NO_COLOR: '1' } });
@@ -356,14 +364,15 @@ async function runCli(js: string, args: string[], stopAfterFirstOutput = false):
       if (Number.isNaN(first)) first = performance.now() - t0;
       bytes += d.length;
       if (text.length < 2_000_000) text += String(d);
-      // --watch into a pipe: a frame ends with a blank line.
-      if (stopAfterFirstOutput && text.includes('\n\n')) child.kill('SIGINT');
+      // --watch into a pipe: a frame ends with its lease-moves section and a blank line.
+      if (stopAfterFirstOutput && frameEnd(text) > 0) child.kill('SIGINT');
     });
     child.once('exit', () => resolve());
   });
   if (err.trim()) console.log(`    stderr: ${err.trim().slice(0, 300)}`);
-  const frame = stopAfterFirstOutput ? text.slice(0, text.indexOf('\n\n') + 1) : text;
-  return { firstMillis: first, totalMillis: performance.now() - t0, bytes: stopAfterFirstOutput ? Buffer.byteLength(frame) : bytes, lines: frame.split('\n').length - 1, head: frame.split('\n').slice(0, 3).join(' | ') };
+  const frame = stopAfterFirstOutput ? text.slice(0, frameEnd(text)) : text;
+  // Lines are counted in what was kept (the first 2 MB).
+  return { firstMillis: first, totalMillis: performance.now() - t0, bytes: stopAfterFirstOutput ? Buffer.byteLength(frame) : bytes, lines: text.length < 2_000_000 || stopAfterFirstOutput ? frame.split('\n').length - 1 : NaN, head: frame.split('\n').slice(0, 3).join(' | ') };
 }
 
 async function measureStatus(endpoint: string, tableName: string, n: number): Promise<void> {
@@ -442,7 +451,7 @@ async function main(): Promise<void> {
         printFleet(r, n, failover, scanPages);
       }
       // kcl status over a table as a fleet leaves it: every lease owned, counters moved.
-      const owners = Array.from({ length: Math.max(...FLEETS) }, (_, i) => `worker-${String(i).padStart(2, '0')}`);
+      const owners = Array.from({ length: Math.max(16, ...FLEETS) }, (_, i) => `worker-${String(i).padStart(2, '0')}`);
       lastTable = `scale-status-${n}-${Date.now().toString(36)}`;
       const admin = createDynamoDBClient({ dynamoDBEndpoint: dynalite.endpoint });
       await new LeaseTable(admin, lastTable, systemClock).createTableIfNotExists();
