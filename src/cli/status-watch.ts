@@ -21,6 +21,9 @@ export interface ScanTimes {
   readonly wallAt: number;
 }
 
+/** Shard ids in numeric order; one collator for the whole sort (a collator per comparison costs ~10 µs each). */
+const numericOrder = new Intl.Collator('en', { numeric: true }).compare;
+
 export function checkpointText(lease: Lease): string {
   const { sequenceNumber, subSequenceNumber } = lease.checkpoint;
   return subSequenceNumber ? `${sequenceNumber}/${subSequenceNumber}` : sequenceNumber;
@@ -75,7 +78,7 @@ export class LeaseTableWatch {
     }
 
     const shards = [...scan]
-      .sort((a, b) => a.leaseKey.localeCompare(b.leaseKey, 'en', { numeric: true }))
+      .sort((a, b) => numericOrder(a.leaseKey, b.leaseKey))
       .map((lease): TableShard => {
         const ownerGone = lease.leaseOwner !== undefined && !isShardEnd(lease.checkpoint) && workers.get(lease.leaseOwner)?.alive === false;
         const moved = this.checkpointMoved.get(lease.leaseKey)?.at;

@@ -66,16 +66,14 @@ export class VirtualClock implements Clock {
         reject(signal.reason);
         return;
       }
-      const entry = { at: this.current + Math.max(0, ms), resolve: () => resolve(), seq: this.seq++ };
+      const onAbort = () => {
+        this.sleepers = this.sleepers.filter((s) => s !== entry);
+        reject(signal?.reason);
+      };
+      // As the system clock does: a sleep that ended leaves no listener on a long-lived signal.
+      const entry = { at: this.current + Math.max(0, ms), resolve: () => (signal?.removeEventListener('abort', onAbort), resolve()), seq: this.seq++ };
       this.sleepers.push(entry);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.sleepers = this.sleepers.filter((s) => s !== entry);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
   /** Number of pending sleeps; lets a test wait until the code under test is parked. */

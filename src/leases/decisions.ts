@@ -215,6 +215,8 @@ export interface TakerWakeInput {
   readonly turnDelayMillis: number;
   /** Leases taken or asked for in this cycle. */
   readonly moved: number;
+  /** The cycle stopped taking with leases of its decision left (its scan grew old: see takesWhileFresh). */
+  readonly unfinished?: boolean;
   readonly renewIntervalMillis: number;
   readonly leases: readonly Lease[];
   readonly observations: Observations;
@@ -224,6 +226,21 @@ export interface TakerWakeInput {
   readonly now: number;
   readonly failoverMillis: number;
   readonly epsilonMillis: number;
+}
+
+/** Takes one turn has in flight at once: a take is one small write, so a turn of many takes is bound by latency. */
+export const PARALLEL_TAKES = 8;
+
+/**
+ * Until when (this worker's monotonic clock) a turn may go on starting takes: while its scan is younger than half
+ * a renewal period, counted from the answer. The decision was made on that scan; at 10,000 leases a turn that
+ * took everything it decided would run for minutes on a view that no longer holds — in particular, workers that
+ * start together each see nobody else and decide to take every lease. Stopping early lets the next scan (within
+ * a second: see nextTakerDelay) count the other workers' new leases and recompute the share. The first
+ * PARALLEL_TAKES takes always start, so a slow scan never stops a turn from making progress.
+ */
+export function takesWhileFresh(scanAnsweredAt: number, renewIntervalMillis: number): number {
+  return scanAnsweredAt + renewIntervalMillis / 2;
 }
 
 /** After a successful take or steal, the next scan comes this soon (or after one renewal period, if shorter). */
@@ -236,8 +253,9 @@ export const FOLLOW_UP_SCAN_MILLIS = 1000;
 export function nextTakerDelay(input: TakerWakeInput): number {
   let next = input.turnDelayMillis;
   // While this worker is still moving toward its share, look again soon instead of at its next turn:
-  // stealing one lease per 20 s cycle is the slow rebalancing Java users complain about.
-  if (input.moved > 0) next = Math.min(next, input.renewIntervalMillis, FOLLOW_UP_SCAN_MILLIS);
+  // stealing one lease per 20 s cycle is the slow rebalancing Java users complain about. A turn that stopped
+  // with takes left (even if none landed) is followed up the same way: the rest waits for a fresh scan.
+  if (input.moved > 0 || input.unfinished) next = Math.min(next, input.renewIntervalMillis, FOLLOW_UP_SCAN_MILLIS);
   for (const lease of input.leases) {
     if (lease.leaseOwner === input.workerId || isShardEnd(lease.checkpoint)) continue;
     const at = expiresAt(lease, input.observations.get(lease.leaseKey), input.failoverMillis);

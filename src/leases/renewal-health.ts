@@ -11,6 +11,14 @@ import type { Clock } from '../common/clock.js';
 import type { KclEvents } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
 
+/** Lease keys named in a message; the structured `leaseKeys` field keeps them all. */
+const NAMED_KEYS = 10;
+
+/** The first few keys, and how many more: a worker holding thousands of leases writes one readable line, not a page. */
+export function someKeys(keys: readonly string[], max = NAMED_KEYS): string {
+  return keys.length <= max ? keys.join(', ') : `${keys.slice(0, max).join(', ')} and ${keys.length - max} more`;
+}
+
 export class RenewalHealth {
   /** Set while renewals are failing: since when (the last renewal that landed, this clock). */
   private failingSince: number | undefined;
@@ -33,7 +41,7 @@ export class RenewalHealth {
     const failingForMillis = this.clock.now() - lastSuccessAt;
     this.logger.warn(
       { leaseKeys, err: error.message, failingForMillis },
-      `lease renewals are failing (${leaseKeys.length} lease${leaseKeys.length === 1 ? '' : 's'}: ${leaseKeys.join(', ')}): ${error.message}; ` +
+      `lease renewals are failing (${leaseKeys.length} lease${leaseKeys.length === 1 ? '' : 's'}: ${someKeys(leaseKeys)}): ${error.message}; ` +
         'processing goes on until the leases may have expired by this worker\'s clock',
     );
     this.events.emit('lease.renewalsFailing', { workerId: this.workerId, leaseKeys, error, failingForMillis });
@@ -45,7 +53,7 @@ export class RenewalHealth {
     const since = this.failingSince === undefined ? undefined : this.clock.now() - this.failingSince;
     this.logger.warn(
       { leaseKeys, failingForMillis: since },
-      `stopped processing ${leaseKeys.join(', ')}: not renewed for longer than the failover time, so another worker may hold ` +
+      `stopped processing ${someKeys(leaseKeys)}: not renewed for longer than the failover time, so another worker may hold ` +
         (leaseKeys.length === 1 ? 'that lease' : 'those leases') + ' now',
     );
   }

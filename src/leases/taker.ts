@@ -9,7 +9,7 @@ import { InvalidStateException, toError } from '../common/errors.js';
 import { type KclEvents, type LeaseView } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
 import { isRetriable, retryDelayMillis } from '../common/retry.js';
-import { aliveWorkers, decideLeasesToTake, nextPeerScanDelay, nextScanDelay, nextTakerDelay, observe, shuffleWith, type LeaseObservation, type ScanScheduleInput } from './decisions.js';
+import { aliveWorkers, decideLeasesToTake, nextPeerScanDelay, nextScanDelay, nextTakerDelay, observe, PARALLEL_TAKES, shuffleWith, takesWhileFresh, type LeaseObservation, type ScanScheduleInput } from './decisions.js';
 import type { Handoff } from './handoff.js';
 import type { HeldLeases } from './held-leases.js';
 import type { Lease } from './lease.js';
@@ -178,11 +178,8 @@ export class LeaseTaker {
       held: new Set(held.keys()),
       shuffle: this.shuffle,
     });
-    let moved = 0;
-    for (const lease of decision.take) {
-      if (this.stopped) break;
-      if (await this.take(lease)) moved++;
-    }
+    const taken = await this.takeWhileFresh(decision.take, takesWhileFresh(answeredAt, this.options.renewIntervalMillis));
+    let moved = taken.moved;
     for (const lease of decision.steal) {
       if (this.stopped) break;
       if (await this.steal(lease)) moved++;
@@ -199,6 +196,7 @@ export class LeaseTaker {
     return nextTakerDelay({
       turnDelayMillis: nextScanDelay(this.schedule()),
       moved,
+      unfinished: taken.left > 0 && !this.stopped,
       renewIntervalMillis: this.options.renewIntervalMillis,
       leases,
       observations: this.observations,
@@ -208,6 +206,22 @@ export class LeaseTaker {
       failoverMillis: failoverTimeMillis,
       epsilonMillis: this.options.epsilonMillis,
     });
+  }
+
+  /**
+   * Takes the leases, PARALLEL_TAKES at a time, starting new ones only until `until` (the first PARALLEL_TAKES
+   * always start); returns how many are held now and how many were never tried.
+   */
+  private async takeWhileFresh(leases: readonly Lease[], until: number): Promise<{ moved: number; left: number }> {
+    let next = 0;
+    let moved = 0;
+    const lane = async () => {
+      while (next < leases.length && !this.stopped && (next < PARALLEL_TAKES || this.deps.clock.now() < until)) {
+        if (await this.take(leases[next++]!)) moved++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_TAKES, leases.length) }, lane));
+    return { moved, left: leases.length - next };
   }
 
   /** Steals a lease for balancing: a hand-off request when graceful hand-off is on, otherwise a plain take. */

@@ -176,7 +176,9 @@ function shardTable(shards: readonly TableShard[], width: number, now: number): 
   const gap = 2;
   for (;;) {
     const cells = shards.map((s) => columns.map((c) => c.cell(s)));
-    const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((r) => [...(r[i]?.[0] ?? '')].length)));
+    // A loop, not Math.max(...cells): spreading a hundred thousand arguments overflows the stack.
+    const widths = columns.map((c) => c.title.length);
+    for (const r of cells) r.forEach((seg, i) => (widths[i] = Math.max(widths[i] ?? 0, [...seg[0]].length)));
     const total = widths.reduce((a, b) => a + b, 0) + gap * (columns.length - 1);
     const droppable = columns.filter((c) => c.dropOrder !== undefined);
     if (total > width && droppable.length > 0) {

@@ -414,3 +414,64 @@ describe('LeaseCoordinator: scan turns', () => {
     await run.stop();
   });
 });
+
+describe('LeaseCoordinator: turns on a large table', () => {
+  /** Takes that take `millis` of virtual time each, with the most seen in flight at once. */
+  class SlowTakes extends MemoryLeaseTable {
+    inFlight = 0;
+    maxInFlight = 0;
+    constructor(
+      leases: readonly Lease[],
+      private readonly clock: VirtualClock,
+      private readonly millis: number,
+    ) {
+      super(leases);
+    }
+    override async takeLease(l: Lease, owner: string): Promise<Lease | undefined> {
+      this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+      await this.clock.sleep(this.millis);
+      this.inFlight--;
+      return super.takeLease(l, owner);
+    }
+  }
+  const fresh = (n: number) => Array.from({ length: n }, (_, i) => lease(`s${i}`));
+  /** A small seeded generator, so two workers shuffle differently but reproducibly. */
+  const seeded = (seed: number) => () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+
+  test('a turn runs 8 takes at once and starts new ones only while its scan is younger than half a renewal period; the next scan comes within a second', async () => {
+    const clock = new VirtualClock();
+    const table = new SlowTakes(fresh(1000), clock, 100);
+    const a = worker(table, clock, 'A');
+    const turn = a.coordinator.takeOnce();
+    await clock.advance(a.coordinator.renewIntervalMillis);
+    const delay = await turn;
+    // Takes start at 0, 100, ... 1600 ms on each of 8 lanes: the scan was answered at 0, 3308 / 2 = 1654 ms ago.
+    assert.equal(a.of('lease.acquired').length, 8 * 17);
+    assert.equal(table.maxInFlight, 8);
+    assert.equal(delay, 1000, 'the rest of the decision waits for a fresh scan, within a second');
+    let turns = 1;
+    while (a.coordinator.heldLeases().length < 1000 && turns < 50) {
+      const next = a.coordinator.takeOnce();
+      await clock.advance(a.coordinator.renewIntervalMillis);
+      await next;
+      turns++;
+    }
+    assert.equal(a.coordinator.heldLeases().length, 1000, 'a lone worker still takes them all');
+    assert.equal(turns, Math.ceil(1000 / (8 * 17)));
+    assert.equal(table.count('takeLease'), 1000, 'each lease taken once, no take tried twice');
+  });
+
+  test('workers starting together on a fresh table share it by their fresh scans, without a steal', async () => {
+    const clock = new VirtualClock();
+    const table = new SlowTakes(fresh(600), clock, 100);
+    const a = worker(table, clock, 'A', {}, { random: seeded(1) });
+    const b = worker(table, clock, 'B', {}, { random: seeded(2) });
+    const runs = [running(a.coordinator, clock), running(b.coordinator, clock)];
+    // Each first scan sees nobody else and decides to take all 600; each turn stops after 1.65 s of takes, and the
+    // next scan sees the other worker's leases and a target of 300.
+    await clock.advance(30_000);
+    assert.deepEqual([a.coordinator.heldLeases().length, b.coordinator.heldLeases().length], [300, 300]);
+    assert.deepEqual([...a.of('lease.handoffInitiated'), ...b.of('lease.handoffInitiated')], [], 'no balancing move needed');
+    for (const r of runs) await r.stop();
+  });
+});

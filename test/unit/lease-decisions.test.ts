@@ -390,6 +390,7 @@ describe('nextTakerDelay: when the taker wakes next', () => {
   test('after a move: the follow-up scan (1 s), or the renewal period if shorter', () => {
     assert.equal(nextTakerDelay({ ...base, moved: 1 }), 1000);
     assert.equal(nextTakerDelay({ ...base, moved: 2, renewIntervalMillis: 600 }), 600);
+    assert.equal(nextTakerDelay({ ...base, moved: 0, unfinished: true }), 1000, 'a turn cut short with nothing taken is followed up too');
   });
   test('a foreign lease due to expire before the turn: just after it expires (+ epsilon + 1)', () => {
     const leases = [lease('s0', 'w2', 3), lease('s1', 'w2', 3)];
