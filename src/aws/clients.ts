@@ -16,6 +16,9 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-
 import { fromEnv, fromIni, fromNodeProviderChain, fromInstanceMetadata, fromContainerMetadata, fromTokenFile } from '@aws-sdk/credential-providers';
 import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { defaultKinesisProtocol, type KinesisProtocol } from '../config/fields.js';
+import { KinesisCborProtocol } from './kinesis-protocol.js';
+import { collectBody } from './body-collector.js';
 
 export interface AwsClientOptions {
   region?: string;
@@ -30,6 +33,17 @@ export interface AwsClientOptions {
   requestTimeoutMillis?: number;
   /** Where the SDK's own warnings go (structured, with the rest of the log); its per-call info is dropped. */
   logger?: Logger;
+  /** Kinesis wire format (see aws/kinesis-protocol.ts); default CBOR unless AWS_CBOR_DISABLE is set. */
+  kinesisProtocol?: KinesisProtocol;
+}
+
+/**
+ * What every Kinesis client shares: the wire protocol, and a body collector that copies each response once into
+ * a buffer of its announced length instead of concatenating chunks (aws/body-collector.ts).
+ */
+function kinesisWire(options: AwsClientOptions) {
+  const protocol = options.kinesisProtocol ?? defaultKinesisProtocol();
+  return { streamCollector: collectBody, ...(protocol === 'CBOR' ? { protocol: KinesisCborProtocol } : {}) };
 }
 
 /**
@@ -169,6 +183,7 @@ export function createKinesisClient(options: AwsClientOptions): KinesisClient {
     credentials: resolveCredentials(options.credentials, [options.kinesisEndpoint]),
     requestHandler: httpHandler(options.requestTimeoutMillis ?? 60_000, options.logger),
     logger: sdkLogger(options.logger),
+    ...kinesisWire(options),
     // Retries are ours (common/retry.ts): the SDK's would multiply with them and hide failing calls.
     maxAttempts: 1,
   });
@@ -192,6 +207,7 @@ export function createKinesisSubscriptionClient(options: AwsClientOptions & { tr
         ? new NodeHttp2Handler({ requestTimeout: 60_000, sessionTimeout: 360_000, disableConcurrentStreams: false })
         : httpHandler(60_000, options.logger, Number.POSITIVE_INFINITY),
     logger: sdkLogger(options.logger),
+    ...kinesisWire(options),
     maxAttempts: 1,
   });
 }
