@@ -36,30 +36,30 @@ export function collectBody(stream: unknown): Promise<Uint8Array> {
     let done = false;
     const onData = (chunk: Buffer | string) => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      if (body !== undefined && filled + bytes.length <= body.length) {
-        bytes.copy(body, filled);
-        filled += bytes.length;
-        return;
-      }
-      if (first === undefined && chunks === undefined) {
+      if (chunks !== undefined) {
+        chunks.push(bytes);
+      } else if (body !== undefined) {
+        if (filled + bytes.length <= body.length) {
+          bytes.copy(body, filled);
+          filled += bytes.length;
+        } else {
+          // More bytes than announced: keep every piece and concatenate at the end.
+          chunks = [body.subarray(0, filled), bytes];
+          body = undefined;
+        }
+      } else if (first === undefined) {
         first = bytes;
-        return;
-      }
-      if (length !== undefined && chunks === undefined && first !== undefined && first.length + bytes.length <= length) {
-        // A second chunk: the body is in pieces, so from now on each piece is copied once into its place.
+      } else if (length !== undefined && first.length + bytes.length <= length) {
+        // A second piece: from now on each piece is copied once into its place.
         body = Buffer.allocUnsafe(length);
         first.copy(body, 0);
-        filled = first.length;
+        bytes.copy(body, first.length);
+        filled = first.length + bytes.length;
         first = undefined;
-        bytes.copy(body, filled);
-        filled += bytes.length;
-        return;
+      } else {
+        chunks = [first, bytes];
+        first = undefined;
       }
-      // No length, or more bytes than it announced: keep the pieces and concatenate at the end.
-      chunks ??= body !== undefined ? [body.subarray(0, filled)] : first !== undefined ? [first] : [];
-      body = undefined;
-      first = undefined;
-      chunks.push(bytes);
     };
     const finish = (error?: Error) => {
       if (done) return;

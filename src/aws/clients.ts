@@ -12,6 +12,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
+import { NoOpLogger } from '@smithy/core/client';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { fromEnv, fromIni, fromNodeProviderChain, fromInstanceMetadata, fromContainerMetadata, fromTokenFile } from '@aws-sdk/credential-providers';
 import { ConfigError } from '../common/errors.js';
@@ -49,17 +50,21 @@ function kinesisWire(options: AwsClientOptions) {
 /**
  * The SDK's logger interface, fed into ours: warnings only. Its info level logs every call and its error level
  * every failed call with the whole request input; callAws reports each failure once, classified, instead.
+ * It is a NoOpLogger to the SDK, whose logging middleware otherwise copies every answer (all records of a
+ * GetRecords page) through its sensitive-data filter for an info line that is then dropped.
  */
-function sdkLogger(logger: Logger | undefined) {
-  const ignore = () => undefined;
-  const text = (args: unknown[]) => args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
-  return {
-    trace: ignore,
-    debug: ignore,
-    info: ignore,
-    warn: (...args: unknown[]) => logger?.warn({ component: 'aws-sdk' }, text(args)),
-    error: ignore,
-  };
+class WarningsOnlyLogger extends NoOpLogger {
+  constructor(private readonly logger: Logger | undefined) {
+    super();
+  }
+  override warn(...args: unknown[]): void {
+    const text = args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+    this.logger?.warn({ component: 'aws-sdk' }, text);
+  }
+}
+
+function sdkLogger(logger: Logger | undefined): WarningsOnlyLogger {
+  return new WarningsOnlyLogger(logger);
 }
 
 /** Region used when nothing names one and the endpoint is an emulator (emulators accept any region). */
