@@ -17,12 +17,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { createDynamoDBClient, createKinesisClient } from '../src/aws/clients.js';
 import type { KinesisProtocol } from '../src/config/fields.js';
 import { ensureStream } from '../src/local/streams.js';
 import { produceRecords } from '../src/local/producer.js';
 import { consumeCounted, cpuMicros } from './counting-logic.js';
+import { drainWithBareLoop } from './bare-loop.js';
 
 const MODES = ['bare-json', 'bare-cbor', 'worker-json', 'worker-cbor'] as const;
 type Mode = (typeof MODES)[number];
@@ -53,25 +53,6 @@ k.listen(0, '127.0.0.1', () => d.listen(0, '127.0.0.1', () => console.log('ready
 process.stdin.on('end', () => process.exit(0)); process.stdin.resume();
 `;
 
-async function bareLoop(kinesis: KinesisClient, stream: string): Promise<number> {
-  const shards = (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
-  const counts = await Promise.all(
-    shards.map(async (shard) => {
-      let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
-      let n = 0;
-      for (;;) {
-        const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-        const got = out.Records?.length ?? 0;
-        for (const r of out.Records ?? []) JSON.parse(Buffer.from(r.Data!).toString('utf8'));
-        n += got;
-        if (got === 0 && (out.MillisBehindLatest ?? 0) === 0) return n;
-        iterator = out.NextShardIterator;
-      }
-    }),
-  );
-  return counts.reduce((a, b) => a + b, 0);
-}
-
 async function runChild(mode: Mode, kinesisEndpoint: string, dynamoDBEndpoint: string, records: number, app: string): Promise<Measured> {
   const kinesisProtocol: KinesisProtocol = mode.endsWith('cbor') ? 'CBOR' : 'JSON';
   const kinesis = createKinesisClient({ kinesisEndpoint, kinesisProtocol });
@@ -80,7 +61,7 @@ async function runChild(mode: Mode, kinesisEndpoint: string, dynamoDBEndpoint: s
     if (mode.startsWith('bare')) {
       const started = performance.now();
       const cpu0 = cpuMicros();
-      const n = await bareLoop(kinesis, STREAM);
+      const n = await drainWithBareLoop(kinesis, STREAM);
       return { records: n, millis: performance.now() - started, cpuMicros: cpuMicros() - cpu0 };
     }
     const config = {
