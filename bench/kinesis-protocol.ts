@@ -1,6 +1,7 @@
 /**
- * CPU per record of a consumer by Kinesis wire protocol (JSON or CBOR), on kinesalite + dynalite. Prints figures
- * and the machine; asserts nothing.
+ * CPU per record of a consumer by Kinesis wire protocol (JSON or CBOR), on kinesalite + dynalite (or, with
+ * `--emulator kinesis-local`, on kinesis-local, which is slower but answers CBOR with record data as raw bytes,
+ * as AWS does; kinesalite sends them as base64 text inside CBOR). Prints figures and the machine; asserts nothing.
  *
  * One stream (8 shards, 80,000 JSON records of 1 KB by default) is filled once, then drained again and again from
  * TRIM_HORIZON by four consumers, interleaved, each in a child process of its own whose CPU (process.cpuUsage
@@ -11,6 +12,7 @@
  *   worker-cbor the same Worker with kinesisProtocol CBOR
  *
  *   npm run bench:protocol -- [--records N] [--shards N] [--bytes N] [--repetitions N] [--modes a,b] [--cpu-prof DIR]
+ *                               [--emulator kinesalite|kinesis-local]
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -20,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { createDynamoDBClient, createKinesisClient } from '../src/aws/clients.js';
 import type { KinesisProtocol } from '../src/config/fields.js';
 import { ensureStream } from '../src/local/streams.js';
+import { startLocalStack } from '../src/local/stack.js';
 import { produceRecords } from '../src/local/producer.js';
 import { consumeCounted, cpuMicros } from './counting-logic.js';
 import { drainWithBareLoop } from './bare-loop.js';
@@ -89,7 +92,14 @@ function spawnNode(args: string[], options: { input?: boolean } = {}) {
   return spawn(process.execPath, args, { cwd: root, stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'inherit'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
 }
 
-async function startEmulators(): Promise<{ kinesisEndpoint: string; dynamoDBEndpoint: string; stop: () => void }> {
+type Emulator = 'kinesalite' | 'kinesis-local';
+
+async function startEmulators(emulator: Emulator): Promise<{ kinesisEndpoint: string; dynamoDBEndpoint: string; stop: () => void | Promise<void> }> {
+  if (emulator === 'kinesis-local') {
+    // kinesis-local runs in a child of its own; dynalite in this (unmeasured) process.
+    const stack = await startLocalStack();
+    return { kinesisEndpoint: stack.kinesisEndpoint, dynamoDBEndpoint: stack.dynamodbEndpoint, stop: () => stack.stop() };
+  }
   const child = spawnNode(['-e', EMULATORS_CHILD], { input: true });
   const line = await new Promise<string>((resolve, reject) => {
     let text = '';
@@ -121,10 +131,10 @@ function stats(values: number[]): { min: number; median: number; max: number } {
   return { min: sorted[0]!, median, max: sorted[sorted.length - 1]! };
 }
 
-async function parent(options: { records: number; shards: number; bytes: number; repetitions: number; modes: Mode[]; cpuProf: string | undefined }): Promise<void> {
+async function parent(options: { emulator: Emulator; records: number; shards: number; bytes: number; repetitions: number; modes: Mode[]; cpuProf: string | undefined }): Promise<void> {
   const cpus = os.cpus();
   console.log(`machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const emulators = await startEmulators();
+  const emulators = await startEmulators(options.emulator);
   try {
     // Filled over JSON: kinesalite keeps what it is given, and data put over CBOR it stores in a form only a CBOR
     // reader gets back (see docs/retrieval.md, 'Wire protocol'); data put over JSON reads back either way.
@@ -133,7 +143,7 @@ async function parent(options: { records: number; shards: number; bytes: number;
       await ensureStream(kinesis, STREAM, options.shards);
       const t0 = performance.now();
       await produceRecords(kinesis, { stream: STREAM, count: options.records, partitionKeys: 256, recordBytes: options.bytes });
-      console.log(`kinesalite: ${options.records} records of ${options.bytes} B on ${options.shards} shards, written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      console.log(`${options.emulator}: ${options.records} records of ${options.bytes} B on ${options.shards} shards, written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     } finally {
       kinesis.destroy();
     }
@@ -162,7 +172,7 @@ async function parent(options: { records: number; shards: number; bytes: number;
     console.log('');
     console.log('CPU is the consumer process only (emulators run in another process); the worker figures include its start-up (lease table, shard sync, first takes) and one checkpoint per batch.');
   } finally {
-    emulators.stop();
+    await emulators.stop();
   }
 }
 
@@ -178,6 +188,7 @@ const { values } = parseArgs({
     repetitions: { type: 'string', default: '3' },
     modes: { type: 'string', default: MODES.join(',') },
     'cpu-prof': { type: 'string' },
+    emulator: { type: 'string', default: 'kinesalite' },
   },
 });
 
@@ -188,7 +199,9 @@ if (values.child !== undefined) {
 } else {
   const modes = values.modes!.split(',').map((m) => m.trim()) as Mode[];
   for (const m of modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m}; one of ${MODES.join(', ')}`);
+  if (values.emulator !== 'kinesalite' && values.emulator !== 'kinesis-local') throw new Error('--emulator is kinesalite or kinesis-local');
   await parent({
+    emulator: values.emulator,
     records: Number(values.records),
     shards: Number(values.shards),
     bytes: Number(values.bytes),
