@@ -110,7 +110,7 @@ async function startEmulators(emulator: Emulator): Promise<{ kinesisEndpoint: st
     child.once('exit', (code) => reject(new Error(`emulators exited (${code}) before they were ready`)));
   });
   const [, k, d] = line.split(' ');
-  return { kinesisEndpoint: `http://127.0.0.1:${k}`, dynamoDBEndpoint: `http://127.0.0.1:${d}`, stop: () => child.stdin!.end() };
+  return { kinesisEndpoint: `http://127.0.0.1:${k}`, dynamoDBEndpoint: `http://127.0.0.1:${d}`, stop: () => void child.stdin!.end() };
 }
 
 async function measureInChild(mode: Mode, endpoints: { kinesisEndpoint: string; dynamoDBEndpoint: string }, records: number, app: string, cpuProf: string | undefined): Promise<Measured> {
