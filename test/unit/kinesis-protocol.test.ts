@@ -23,6 +23,8 @@ import { awsErrorKind } from '../../src/aws/errors.js';
 import { createKinesisClient } from '../../src/aws/clients.js';
 import { defaultKinesisProtocol, KINESIS_PROTOCOLS, type KinesisProtocol } from '../../src/config/fields.js';
 import { unpackRecords } from '../../src/retrieval/records.js';
+import { buildConfig, configFromProperties } from '../../src/config/load.js';
+import { parseProperties } from '../../src/config/properties.js';
 import { silentLogger } from '../../src/common/logger.js';
 
 interface Answer {
@@ -235,6 +237,15 @@ describe('kinesisProtocol default', () => {
     assert.equal(defaultKinesisProtocol({ AWS_CBOR_DISABLE: 'false' }), 'CBOR');
     assert.equal(defaultKinesisProtocol({ AWS_CBOR_DISABLE: 'true' }), 'JSON');
     assert.equal(defaultKinesisProtocol({ AWS_CBOR_DISABLE: '1' }), 'JSON');
+  });
+
+  test('the key in a properties file (any case) and in the TypeScript config; a bad value is named', () => {
+    const props = (value: string) => parseProperties(`streamName = s\napplicationName = a\nkinesisProtocol = ${value}\n`);
+    assert.equal(configFromProperties(props('json')).kinesisProtocol, 'JSON');
+    assert.equal(configFromProperties(props('CBOR')).kinesisProtocol, 'CBOR');
+    assert.throws(() => configFromProperties(props('XML')), /kinesisProtocol/);
+    assert.equal(buildConfig({ streamName: 's', applicationName: 'a', kinesisProtocol: 'JSON' }).kinesisProtocol, 'JSON');
+    assert.equal(buildConfig({ streamName: 's', applicationName: 'a' }).kinesisProtocol, defaultKinesisProtocol());
   });
 
   test('the CBOR protocol is the client\'s protocol only when asked for', () => {
