@@ -240,12 +240,12 @@ describe('kinesisProtocol default', () => {
   });
 
   test('the key in a properties file (any case) and in the TypeScript config; a bad value is named', () => {
-    const props = (value: string) => parseProperties(`streamName = s\napplicationName = a\nkinesisProtocol = ${value}\n`);
+    const props = (value: string) => parseProperties(`streamName = s\napplicationName = app\nkinesisProtocol = ${value}\n`);
     assert.equal(configFromProperties(props('json')).kinesisProtocol, 'JSON');
     assert.equal(configFromProperties(props('CBOR')).kinesisProtocol, 'CBOR');
     assert.throws(() => configFromProperties(props('XML')), /kinesisProtocol/);
-    assert.equal(buildConfig({ streamName: 's', applicationName: 'a', kinesisProtocol: 'JSON' }).kinesisProtocol, 'JSON');
-    assert.equal(buildConfig({ streamName: 's', applicationName: 'a' }).kinesisProtocol, defaultKinesisProtocol());
+    assert.equal(buildConfig({ streamName: 's', applicationName: 'app', kinesisProtocol: 'JSON' }).kinesisProtocol, 'JSON');
+    assert.equal(buildConfig({ streamName: 's', applicationName: 'app' }).kinesisProtocol, defaultKinesisProtocol());
   });
 
   test('the CBOR protocol is the client\'s protocol only when asked for', () => {
