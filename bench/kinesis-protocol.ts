@@ -6,8 +6,9 @@
  * One stream (8 shards, 80,000 JSON records of 1 KB by default) is filled once, then drained again and again from
  * TRIM_HORIZON by four consumers, interleaved, each in a child process of its own whose CPU (process.cpuUsage
  * around the drain) is what is reported; the emulators run in another child, so their CPU is not counted:
- *   bare-json   a bare SDK v3 loop per shard (GetShardIterator + GetRecords, JSON.parse of each record): the 1.0
- *   bare-cbor   the same loop over CBOR
+ *   bare-json   a bare SDK v3 loop per shard (GetShardIterator + GetRecords, JSON.parse of each record), the SDK's
+ *               defaults: the 1.0
+ *   bare-cbor   the same loop with the library's CBOR protocol and body collector
  *   worker-json the kcl-ts Worker (polling, a processor that parses every record and checkpoints every batch)
  *   worker-cbor the same Worker with kinesisProtocol CBOR
  *
@@ -19,7 +20,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import http from 'node:http';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createDynamoDBClient, createKinesisClient } from '../src/aws/clients.js';
+import { KinesisCborProtocol } from '../src/aws/kinesis-protocol.js';
+import { collectBody } from '../src/aws/body-collector.js';
 import type { KinesisProtocol } from '../src/config/fields.js';
 import { ensureStream } from '../src/local/streams.js';
 import { startLocalStack } from '../src/local/stack.js';
@@ -56,9 +62,23 @@ k.listen(0, '127.0.0.1', () => d.listen(0, '127.0.0.1', () => console.log('ready
 process.stdin.on('end', () => process.exit(0)); process.stdin.resume();
 `;
 
+/**
+ * The bare loop's client: the SDK's defaults (its JSON protocol, body collector and no-op logger), with only the
+ * HTTP/1.1 handler the emulators need; over CBOR, the library's wire protocol and body collector on top.
+ */
+function bareClient(endpoint: string, protocol: KinesisProtocol): KinesisClient {
+  return new KinesisClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    requestHandler: new NodeHttpHandler({ httpAgent: new http.Agent({ keepAlive: true }) }),
+    ...(protocol === 'CBOR' ? { protocol: KinesisCborProtocol, streamCollector: collectBody } : {}),
+  });
+}
+
 async function runChild(mode: Mode, kinesisEndpoint: string, dynamoDBEndpoint: string, records: number, app: string): Promise<Measured> {
   const kinesisProtocol: KinesisProtocol = mode.endsWith('cbor') ? 'CBOR' : 'JSON';
-  const kinesis = createKinesisClient({ kinesisEndpoint, kinesisProtocol });
+  const kinesis = mode.startsWith('bare') ? bareClient(kinesisEndpoint, kinesisProtocol) : createKinesisClient({ kinesisEndpoint, kinesisProtocol });
   const dynamodb = createDynamoDBClient({ dynamoDBEndpoint });
   try {
     if (mode.startsWith('bare')) {
