@@ -11,11 +11,12 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { createDynamoDBClient, createKinesisClient } from '../src/aws/clients.js';
 import { startLocalStack } from '../src/local/stack.js';
 import { produceRecords } from '../src/local/producer.js';
 import { consumeCounted, cpuMicros } from './counting-logic.js';
+import { drainWithBareLoop } from './bare-loop.js';
 import { countLeaseTableCalls, type LeaseTableCallCounts } from './lease-calls.js';
 
 const { values } = parseArgs({
@@ -28,22 +29,8 @@ const IDLE_SECONDS = Number(values['idle-seconds']);
 async function baseline(kinesis: KinesisClient, stream: string): Promise<{ records: number; millis: number; cpu: number }> {
   const started = performance.now();
   const cpu0 = cpuMicros();
-  const shards = (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
-  const counts = await Promise.all(
-    shards.map(async (shard) => {
-      let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
-      let n = 0;
-      for (;;) {
-        const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-        const got = out.Records?.length ?? 0;
-        for (const r of out.Records ?? []) JSON.parse(Buffer.from(r.Data!).toString('utf8'));
-        n += got;
-        if (got === 0 && (out.MillisBehindLatest ?? 0) === 0) return n;
-        iterator = out.NextShardIterator;
-      }
-    }),
-  );
-  return { records: counts.reduce((a, b) => a + b, 0), millis: performance.now() - started, cpu: cpuMicros() - cpu0 };
+  const records = await drainWithBareLoop(kinesis, stream);
+  return { records, millis: performance.now() - started, cpu: cpuMicros() - cpu0 };
 }
 
 async function main(): Promise<void> {

@@ -40,6 +40,8 @@ export async function startKinesalite(shardLimit: number): Promise<Kinesalite> {
 
 async function serve(shardLimit: number): Promise<void> {
   const require = createRequire(import.meta.url);
+  // Lifts kinesalite's 16 KB cut of CBOR answers (bench/kinesalite-cbor.cjs), so the Worker can run over CBOR too.
+  require(fileURLToPath(new URL('../../../bench/kinesalite-cbor.cjs', import.meta.url)));
   const kinesalite = require('kinesalite') as (options: Record<string, unknown>) => Server;
   const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -173,7 +173,8 @@ async function main(): Promise<void> {
   try {
     // ---- throughput and CPU per record on kinesalite
     if (!SKIP.has('kinesalite')) {
-      const kinesis = createKinesisClient({ kinesisEndpoint: kinesalite.endpoint });
+      // Filled over JSON: kinesalite stores data put over CBOR in a form JSON readers cannot use (docs/retrieval.md).
+      const kinesis = createKinesisClient({ kinesisEndpoint: kinesalite.endpoint, kinesisProtocol: 'JSON' });
       await ensureStream(kinesis, 'bench', SHARDS);
       const t0 = performance.now();
       await produceRecords(kinesis, { stream: 'bench', count: RECORDS, partitionKeys: 64, recordBytes: RECORD_BYTES });

@@ -12,10 +12,14 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
+import { NoOpLogger } from '@smithy/core/client';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { fromEnv, fromIni, fromNodeProviderChain, fromInstanceMetadata, fromContainerMetadata, fromTokenFile } from '@aws-sdk/credential-providers';
 import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { defaultKinesisProtocol, type KinesisProtocol } from '../config/fields.js';
+import { KinesisCborProtocol } from './kinesis-protocol.js';
+import { collectBody } from './body-collector.js';
 
 export interface AwsClientOptions {
   region?: string;
@@ -30,22 +34,37 @@ export interface AwsClientOptions {
   requestTimeoutMillis?: number;
   /** Where the SDK's own warnings go (structured, with the rest of the log); its per-call info is dropped. */
   logger?: Logger;
+  /** Kinesis wire format (see aws/kinesis-protocol.ts); default CBOR unless AWS_CBOR_DISABLE is set. */
+  kinesisProtocol?: KinesisProtocol;
+}
+
+/**
+ * What every Kinesis client shares: the wire protocol, and a body collector that copies each response once into
+ * a buffer of its announced length instead of concatenating chunks (aws/body-collector.ts).
+ */
+function kinesisWire(options: AwsClientOptions) {
+  const protocol = options.kinesisProtocol ?? defaultKinesisProtocol();
+  return { streamCollector: collectBody, ...(protocol === 'CBOR' ? { protocol: KinesisCborProtocol } : {}) };
 }
 
 /**
  * The SDK's logger interface, fed into ours: warnings only. Its info level logs every call and its error level
  * every failed call with the whole request input; callAws reports each failure once, classified, instead.
+ * It is a NoOpLogger to the SDK, whose logging middleware otherwise copies every answer (all records of a
+ * GetRecords page) through its sensitive-data filter for an info line that is then dropped.
  */
-function sdkLogger(logger: Logger | undefined) {
-  const ignore = () => undefined;
-  const text = (args: unknown[]) => args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
-  return {
-    trace: ignore,
-    debug: ignore,
-    info: ignore,
-    warn: (...args: unknown[]) => logger?.warn({ component: 'aws-sdk' }, text(args)),
-    error: ignore,
-  };
+class WarningsOnlyLogger extends NoOpLogger {
+  constructor(private readonly logger: Logger | undefined) {
+    super();
+  }
+  override warn(...args: unknown[]): void {
+    const text = args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+    this.logger?.warn({ component: 'aws-sdk' }, text);
+  }
+}
+
+function sdkLogger(logger: Logger | undefined): WarningsOnlyLogger {
+  return new WarningsOnlyLogger(logger);
 }
 
 /** Region used when nothing names one and the endpoint is an emulator (emulators accept any region). */
@@ -169,6 +188,7 @@ export function createKinesisClient(options: AwsClientOptions): KinesisClient {
     credentials: resolveCredentials(options.credentials, [options.kinesisEndpoint]),
     requestHandler: httpHandler(options.requestTimeoutMillis ?? 60_000, options.logger),
     logger: sdkLogger(options.logger),
+    ...kinesisWire(options),
     // Retries are ours (common/retry.ts): the SDK's would multiply with them and hide failing calls.
     maxAttempts: 1,
   });
@@ -192,6 +212,7 @@ export function createKinesisSubscriptionClient(options: AwsClientOptions & { tr
         ? new NodeHttp2Handler({ requestTimeout: 60_000, sessionTimeout: 360_000, disableConcurrentStreams: false })
         : httpHandler(60_000, options.logger, Number.POSITIVE_INFINITY),
     logger: sdkLogger(options.logger),
+    ...kinesisWire(options),
     maxAttempts: 1,
   });
 }

@@ -33,6 +33,13 @@ import {
 
 export const INITIAL_POSITIONS = ['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'] as const;
 export const RETRIEVAL_MODES = ['FANOUT', 'POLLING'] as const;
+export const KINESIS_PROTOCOLS = ['CBOR', 'JSON'] as const;
+export type KinesisProtocol = (typeof KINESIS_PROTOCOLS)[number];
+
+/** CBOR, like the AWS SDKs for Java, unless the environment disables it the way the Java SDK v1 reads it. */
+export function defaultKinesisProtocol(env: NodeJS.ProcessEnv = process.env): KinesisProtocol {
+  return env.AWS_CBOR_DISABLE !== undefined && env.AWS_CBOR_DISABLE !== '' && env.AWS_CBOR_DISABLE.toLowerCase() !== 'false' ? 'JSON' : 'CBOR';
+}
 export const METRICS_LEVELS = ['NONE', 'SUMMARY', 'DETAILED'] as const;
 export type MetricsLevel = (typeof METRICS_LEVELS)[number];
 /** The CloudWatch dimensions a data point may carry (StreamId only in the Java KCL's multi-stream mode). */
@@ -217,6 +224,10 @@ export const CORE_FIELDS = {
   }),
   kinesisEndpoint: optional(httpUrlKind, { doc: 'Kinesis endpoint URL (e.g. the local emulators)', defaultDoc: 'AWS' }),
   dynamoDBEndpoint: optional(httpUrlKind, { doc: 'DynamoDB endpoint URL (e.g. the local emulators)', defaultDoc: 'AWS' }),
+  kinesisProtocol: derived(oneOfKind(KINESIS_PROTOCOLS, 'is not a Kinesis wire protocol'), () => defaultKinesisProtocol(), {
+    doc: 'how the Kinesis client talks: `CBOR` (binary, record data as raw bytes, as the Java SDKs do) or `JSON` (data in base64; the fallback for an endpoint without CBOR)',
+    defaultDoc: '`CBOR`; `JSON` when the environment sets `AWS_CBOR_DISABLE` (the Java SDK v1 switch)',
+  }),
   awsCredentialsProvider: defaulted(textKind('a credentials provider name such as "DefaultCredentialsProvider"'), 'DefaultCredentialsProvider', {
     doc: CREDENTIALS_DOC,
     key: 'AWSCredentialsProvider',

@@ -7,7 +7,10 @@ import type { HashKeyRange } from '../common/hash-key-range.js';
 
 /** One user record: a plain Kinesis record, or one record unpacked from a KPL aggregate. */
 export interface KinesisClientRecord {
-  /** The payload as bytes. */
+  /**
+   * The payload as bytes. Over CBOR (the default `kinesisProtocol`) a view into the GetRecords answer it came in:
+   * copy it (`Buffer.from(data)`) to keep it after `processRecords`, or the whole answer stays in memory.
+   */
   readonly data: Buffer;
   readonly partitionKey: string;
   readonly explicitHashKey?: string;

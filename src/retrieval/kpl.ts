@@ -22,9 +22,14 @@
 import { createHash } from 'node:crypto';
 import type { KinesisClientRecord } from '../processor/types.js';
 import type { HashKeyRange } from '../common/hash-key-range.js';
-import { createUserRecord } from './user-record.js';
+import { asBuffer, createUserRecord } from './user-record.js';
 
 export const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
+
+/** Whether `data` starts with the KPL magic: four byte compares, nothing allocated (it runs on every record). */
+export function hasKplMagic(data: Uint8Array): boolean {
+  return data.length >= 4 && data[0] === 0xf3 && data[1] === 0x89 && data[2] === 0x9a && data[3] === 0xc2;
+}
 export const DIGEST_SIZE = 16;
 export const MAX_HASH_KEY = (1n << 128n) - 1n;
 
@@ -211,10 +216,6 @@ function parseAggregate(buf: Buffer, pos: number, end: number): ParsedAggregate 
 // ---------------------------------------------------------------------------------------------------------------
 // De-aggregation
 
-function asBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
 function passThrough(record: KinesisRecordInput, outcome: 'plain' | 'corrupt', reason?: string): DeaggregateResult {
   const user = createUserRecord({
     data: record.data,
@@ -245,10 +246,8 @@ function passThrough(record: KinesisRecordInput, outcome: 'plain' | 'corrupt', r
  * Plain records are never filtered.
  */
 export function deaggregate(record: KinesisRecordInput, hashRange?: HashKeyRange): DeaggregateResult {
+  if (!hasKplMagic(record.data)) return passThrough(record, 'plain');
   const buf = asBuffer(record.data);
-  if (buf.length < KPL_MAGIC.length || !KPL_MAGIC.equals(buf.subarray(0, KPL_MAGIC.length))) {
-    return passThrough(record, 'plain');
-  }
   if (buf.length - KPL_MAGIC.length <= DIGEST_SIZE) {
     return passThrough(record, 'corrupt', `KPL magic followed by only ${buf.length - KPL_MAGIC.length} bytes (need more than ${DIGEST_SIZE})`);
   }

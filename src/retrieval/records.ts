@@ -8,7 +8,9 @@ import { compareSequenceNumbers, isSentinel, type ExtendedSequenceNumber } from 
 import { hashKeyRangeOf, type HashKeyRange } from '../common/hash-key-range.js';
 import type { Logger } from '../common/logger.js';
 import type { ChildShard, KinesisClientRecord } from '../processor/types.js';
-import { deaggregate, type DeaggregateResult } from './kpl.js';
+import { deaggregate, hasKplMagic, type DeaggregateResult } from './kpl.js';
+import { asBuffer, UserRecord } from './user-record.js';
+
 
 /**
  * User records of one Kinesis record, in sub-sequence order: a KPL aggregate is unpacked (and dropped whole
@@ -44,6 +46,11 @@ export function unpackRecords(raw: readonly _Record[] | undefined, shardId: stri
   for (const r of raw ?? []) {
     bytes += r.Data?.byteLength ?? 0;
     if (r.SequenceNumber) lastSequenceNumber = r.SequenceNumber;
+    if (r.Data !== undefined && !hasKplMagic(r.Data)) {
+      // The common case, straight to the record a processor sees: no unpacking, no intermediate objects.
+      records.push(new UserRecord(asBuffer(r.Data), r.PartitionKey ?? '', r.SequenceNumber ?? '0', 0, r.ApproximateArrivalTimestamp ?? new Date(0), false, undefined, r.EncryptionType));
+      continue;
+    }
     const unpacked = toUserRecords(r, hashKeyRange);
     if (unpacked.outcome === 'corrupt' || unpacked.outcome === 'out-of-range') {
       logger.warn(

@@ -3,7 +3,11 @@
  */
 import type { KinesisClientRecord } from '../processor/types.js';
 
-class UserRecord implements KinesisClientRecord {
+/**
+ * `data` may be a view into the response body it came in (over CBOR: the whole GetRecords answer, up to 10 MB;
+ * a KPL user record: its aggregate): see docs/retrieval.md, 'Record data is a view'.
+ */
+export class UserRecord implements KinesisClientRecord {
   constructor(
     readonly data: Buffer,
     readonly partitionKey: string,
@@ -32,9 +36,8 @@ export function createUserRecord(fields: {
   explicitHashKey?: string;
   encryptionType?: string;
 }): KinesisClientRecord {
-  const data = Buffer.isBuffer(fields.data) ? fields.data : Buffer.from(fields.data.buffer, fields.data.byteOffset, fields.data.byteLength);
   return new UserRecord(
-    data,
+    asBuffer(fields.data),
     fields.partitionKey,
     fields.sequenceNumber,
     fields.subSequenceNumber ?? 0,
@@ -43,4 +46,9 @@ export function createUserRecord(fields: {
     fields.explicitHashKey,
     fields.encryptionType,
   );
+}
+
+/** The same bytes as a Buffer (a view, not a copy). */
+export function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -138,6 +138,7 @@ export class Worker {
       kinesisEndpoint: this.config.kinesisEndpoint,
       dynamoDBEndpoint: this.config.dynamoDBEndpoint,
       credentials: this.config.awsCredentialsProvider,
+      kinesisProtocol: this.config.kinesisProtocol,
       logger: this.logger,
     };
     this.kinesis = options.kinesis ?? this.own(createKinesisClient(clientOptions));

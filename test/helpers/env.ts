@@ -8,12 +8,15 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDBClient, createKinesisClient } from '../../src/aws/clients.js';
 import { ensureStream } from '../../src/local/streams.js';
 import type { KclConfigInput } from '../../src/config/config.js';
+import type { KinesisProtocol } from '../../src/config/fields.js';
 
 export interface TestEnv {
   kinesisEndpoint: string;
   dynamodbEndpoint: string;
   kinesis: KinesisClient;
   dynamodb: DynamoDBClient;
+  /** A Kinesis client speaking the given wire protocol (made once, closed with the rest). */
+  kinesisFor(protocol: KinesisProtocol): KinesisClient;
   close(): void;
 }
 
@@ -24,14 +27,21 @@ export function testEnv(): TestEnv | undefined {
   if (!kinesisEndpoint || !dynamodbEndpoint) return undefined;
   const kinesis = createKinesisClient({ kinesisEndpoint });
   const dynamodb = createDynamoDBClient({ dynamoDBEndpoint: dynamodbEndpoint });
+  const byProtocol = new Map<KinesisProtocol, KinesisClient>();
   return {
     kinesisEndpoint,
     dynamodbEndpoint,
     kinesis,
     dynamodb,
+    kinesisFor: (kinesisProtocol) => {
+      let client = byProtocol.get(kinesisProtocol);
+      if (!client) byProtocol.set(kinesisProtocol, (client = createKinesisClient({ kinesisEndpoint, kinesisProtocol })));
+      return client;
+    },
     close: () => {
       kinesis.destroy();
       dynamodb.destroy();
+      for (const client of byProtocol.values()) client.destroy();
     },
   };
 }

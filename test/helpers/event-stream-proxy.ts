@@ -40,6 +40,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ChildShard, SubscribeToShardEvent } from '@aws-sdk/client-kinesis';
+import { cbor } from '@smithy/core/cbor';
 import { EventStreamCodec, type Message, type MessageHeaders } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 
@@ -327,12 +328,29 @@ function readBody(req: http.IncomingMessage | http2.Http2ServerRequest): Promise
   });
 }
 
+/**
+ * A request or event body in the JSON form the helpers work with, whichever wire protocol it came in: JSON as
+ * it is; CBOR (the Kinesis client's default) with byte strings turned into base64 and tag-1 timestamps (epoch
+ * milliseconds) into epoch seconds, as the JSON protocol has them.
+ */
 function parseJson(body: Buffer): unknown {
   try {
+    if (body.length > 0 && body[0] !== 0x7b) return cborToJsonForm(cbor.deserialize(body));
     return JSON.parse(body.toString('utf8'));
   } catch {
     return undefined;
   }
+}
+
+function cborToJsonForm(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (Array.isArray(value)) return value.map(cborToJsonForm);
+  if (value !== null && typeof value === 'object') {
+    const tagged = value as { tag?: unknown; value?: unknown };
+    if (tagged.tag === 1 && typeof tagged.value === 'number') return tagged.value / 1000;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cborToJsonForm(v)]));
+  }
+  return value;
 }
 
 function targetOf(req: http.IncomingMessage | http2.Http2ServerRequest): string {

@@ -8,6 +8,9 @@ import { Readable } from 'node:stream';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { cbor } from '@smithy/core/cbor';
+import { CBOR_CONTENT_TYPE, KinesisCborProtocol } from '../../src/aws/kinesis-protocol.js';
+import type { KinesisProtocol } from '../../src/config/fields.js';
 
 /** Decides, per request, whether to fail it: return an AWS error type (e.g. "ExpiredIteratorException") or undefined. */
 export type FaultRule = (operation: string, callIndex: number) => string | undefined;
@@ -28,12 +31,15 @@ export class FaultInjectingHandler {
     const error = this.rule(operation, index);
     if (error) {
       this.injected.push({ operation, error });
-      const body = JSON.stringify({ __type: error, message: `injected ${error}` });
+      // The error in the request's own wire protocol, as the service answers.
+      const asCbor = request.headers['content-type'] === CBOR_CONTENT_TYPE;
+      const content = { __type: error, message: `injected ${error}` };
+      const body = asCbor ? Buffer.from(cbor.serialize(content)) : Buffer.from(JSON.stringify(content));
       return {
         response: new HttpResponse({
           statusCode: 400,
-          headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': error, 'x-amzn-requestid': 'injected' },
-          body: Readable.from([Buffer.from(body)]),
+          headers: { 'content-type': asCbor ? CBOR_CONTENT_TYPE : 'application/x-amz-json-1.1', 'x-amzn-errortype': error, 'x-amzn-requestid': 'injected' },
+          body: Readable.from([body]),
         }),
       };
     }
@@ -50,8 +56,9 @@ export class FaultInjectingHandler {
 }
 
 /** A Kinesis client whose requests pass through `handler`; SDK retries off so each fault reaches the KCL. */
-export function faultyKinesisClient(endpoint: string, handler: FaultInjectingHandler): KinesisClient {
+export function faultyKinesisClient(endpoint: string, handler: FaultInjectingHandler, kinesisProtocol: KinesisProtocol = 'CBOR'): KinesisClient {
   return new KinesisClient({
+    ...(kinesisProtocol === 'CBOR' ? { protocol: KinesisCborProtocol } : {}),
     region: 'us-east-1',
     endpoint,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },

@@ -33,6 +33,8 @@ import { startEventStreamProxy, type EventStreamProxy, type ProxiedSubscription,
 import { FaultInjectingHandler, faultyKinesisClient } from '../helpers/fault-handler.js';
 import { createTestStream, SKIP_REASON, testEnv, uniqueName, waitFor, workerConfig, type TestEnv } from '../helpers/env.js';
 
+import { KINESIS_PROTOCOLS } from '../../src/config/fields.js';
+
 const env = testEnv();
 after(() => env?.close());
 
@@ -125,40 +127,42 @@ function assertNoGap(subscriptions: readonly ProxiedSubscription[], initial: Rec
 }
 
 describe('enhanced fan-out, worker end to end', { skip: env ? false : SKIP_REASON, concurrency: true }, () => {
-  test('a 4-shard stream: every record once, in order per shard and key, checkpointed; a restart resumes after the checkpoint', { timeout: 60_000 }, async () => {
-    const e = env!;
-    const stream = await createTestStream(e, 'efo4', 4);
-    const app = uniqueName('app');
-    const runs = [(await produceRecords(e.kinesis, { stream, count: 200, partitionKeys: 16 })).runId];
+  for (const kinesisProtocol of KINESIS_PROTOCOLS) {
+    test(`a 4-shard stream: every record once, in order per shard and key, checkpointed; a restart resumes after the checkpoint (kinesisProtocol ${kinesisProtocol})`, { timeout: 60_000 }, async () => {
+      const e = env!;
+      const stream = await createTestStream(e, 'efo4', 4);
+      const app = uniqueName('app');
+      const runs = [(await produceRecords(e.kinesisFor(kinesisProtocol), { stream, count: 200, partitionKeys: 16 })).runId];
 
-    const first = fanoutWorker(fanoutConfig(e, stream, app));
-    await consume(first, 200);
-    assertOnceInOrder(first.recorder.deliveries, runs, 200);
-    const lastPerShard = assertShardOrder(first.recorder.deliveries);
-    assert.equal(lastPerShard.size, 4, 'all four shards delivered');
-    const started = first.log.of('subscription.started').map((s) => s.event);
-    assert.deepEqual(new Set(started.map((s) => s.shardId)), new Set(lastPerShard.keys()), 'every shard was read through a subscription');
-    assert.ok(started.every((s) => s.startingPosition.type === 'TRIM_HORIZON'), 'from the initial position');
-    assert.deepEqual([...first.calls('GetRecords'), ...first.calls('GetShardIterator')], [], 'nothing read by polling');
+      const first = fanoutWorker(fanoutConfig(e, stream, app, { kinesisProtocol }));
+      await consume(first, 200);
+      assertOnceInOrder(first.recorder.deliveries, runs, 200);
+      const lastPerShard = assertShardOrder(first.recorder.deliveries);
+      assert.equal(lastPerShard.size, 4, 'all four shards delivered');
+      const started = first.log.of('subscription.started').map((s) => s.event);
+      assert.deepEqual(new Set(started.map((s) => s.shardId)), new Set(lastPerShard.keys()), 'every shard was read through a subscription');
+      assert.ok(started.every((s) => s.startingPosition.type === 'TRIM_HORIZON'), 'from the initial position');
+      assert.deepEqual([...first.calls('GetRecords'), ...first.calls('GetShardIterator')], [], 'nothing read by polling');
 
-    const leases = await new LeaseTable(e.dynamodb, app, systemClock).listLeases();
-    assert.equal(leases.length, 4);
-    for (const lease of leases) {
-      assert.equal(lease.checkpoint.sequenceNumber, lastPerShard.get(lease.leaseKey), `${lease.leaseKey} checkpointed at its last record`);
-      assert.equal(lease.leaseOwner, undefined, `${lease.leaseKey} released`);
-    }
+      const leases = await new LeaseTable(e.dynamodb, app, systemClock).listLeases();
+      assert.equal(leases.length, 4);
+      for (const lease of leases) {
+        assert.equal(lease.checkpoint.sequenceNumber, lastPerShard.get(lease.leaseKey), `${lease.leaseKey} checkpointed at its last record`);
+        assert.equal(lease.leaseOwner, undefined, `${lease.leaseKey} released`);
+      }
 
-    runs.push((await produceRecords(e.kinesis, { stream, count: 100, partitionKeys: 16 })).runId);
-    const second = fanoutWorker(fanoutConfig(e, stream, app));
-    await consume(second, 100);
-    assertOnceInOrder(second.recorder.deliveries, runs.slice(1), 100);
-    for (const lease of leases) {
-      const firstSubscription = second.log.of('subscription.started').find((s) => s.event.shardId === lease.leaseKey);
-      // At the checkpoint, not after it: a checkpoint inside a KPL aggregate re-reads the aggregate; the
-      // checkpointed record itself is not delivered again (asserted above).
-      assert.deepEqual(firstSubscription?.event.startingPosition, { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: lastPerShard.get(lease.leaseKey), timestamp: undefined });
-    }
-  });
+      runs.push((await produceRecords(e.kinesisFor(kinesisProtocol), { stream, count: 100, partitionKeys: 16 })).runId);
+      const second = fanoutWorker(fanoutConfig(e, stream, app, { kinesisProtocol }));
+      await consume(second, 100);
+      assertOnceInOrder(second.recorder.deliveries, runs.slice(1), 100);
+      for (const lease of leases) {
+        const firstSubscription = second.log.of('subscription.started').find((s) => s.event.shardId === lease.leaseKey);
+        // At the checkpoint, not after it: a checkpoint inside a KPL aggregate re-reads the aggregate; the
+        // checkpointed record itself is not delivered again (asserted above).
+        assert.deepEqual(firstSubscription?.event.startingPosition, { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: lastPerShard.get(lease.leaseKey), timestamp: undefined });
+      }
+    });
+  }
 
   /**
    * One shard read through the proxy while a producer writes 10 records a second, twice 40; during each run

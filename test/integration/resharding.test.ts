@@ -15,6 +15,8 @@ import { silentLogger } from '../../src/common/logger.js';
 import { Recorder } from '../helpers/recording-processor.js';
 import { createTestStream, SKIP_REASON, testEnv, uniqueName, waitFor, workerConfig } from '../helpers/env.js';
 
+import { KINESIS_PROTOCOLS } from '../../src/config/fields.js';
+
 const env = testEnv();
 after(() => env?.close());
 
@@ -23,64 +25,66 @@ async function waitActive(stream: string): Promise<void> {
 }
 
 describe('resharding while consuming', { skip: env ? false : SKIP_REASON }, () => {
-  test('split then merge: nothing lost, nothing twice, per-key order kept across parent and children', { timeout: 120_000 }, async () => {
-    const e = env!;
-    const stream = await createTestStream(e, 'reshard', 1);
-    const app = uniqueName('app');
-    const recorder = new Recorder();
-    const worker = new Worker({
-      config: workerConfig(e, stream, app, { maxRecords: 25, parentShardPollIntervalMillis: 200, shardSyncIntervalMillis: 2_000, cleanupLeasesUponShardCompletion: false }),
-      processorFactory: recorder.factory,
-      logger: silentLogger,
-    });
-    await worker.start();
-    const runs: string[] = [];
-    const produce = async (count: number) => runs.push((await produceRecords(e.kinesis, { stream, count, partitionKeys: 16 })).runId);
-    try {
-      await produce(150);
-      await e.kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: 'shardId-000000000000', NewStartingHashKey: (2n ** 127n).toString() }));
-      await waitActive(stream);
-      await produce(150);
-      await e.kinesis.send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: 'shardId-000000000001', AdjacentShardToMerge: 'shardId-000000000002' }));
-      await waitActive(stream);
-      await produce(150);
-      await waitFor('450 records', () => recorder.deliveries.length >= 450, 90_000);
-    } finally {
-      await worker.shutdown();
-    }
-
-    const bodies = recorder.deliveries.map((d) => ({ shard: d.shardId, ...parseProducedRecord(d.record.data) }));
-    assert.equal(new Set(bodies.map((b) => b.id)).size, 450, 'every record once');
-    assert.equal(bodies.length, 450, 'no duplicates');
-    // Per key: runs in the order they were written, and within a run seq 0, 1, 2, ...
-    const lastByKey = new Map<string, { run: number; seq: number }>();
-    for (const b of bodies) {
-      const run = runs.indexOf(b.id.slice(0, b.id.lastIndexOf('-')));
-      const prev = lastByKey.get(b.pk);
-      if (prev) {
-        assert.ok(run > prev.run || (run === prev.run && b.seq === prev.seq + 1), `key ${b.pk}: run ${run} seq ${b.seq} after run ${prev.run} seq ${prev.seq}`);
-      } else {
-        assert.equal(b.seq, 0, `key ${b.pk} starts at its first record`);
+  for (const kinesisProtocol of KINESIS_PROTOCOLS) {
+    test(`split then merge: nothing lost, nothing twice, per-key order kept across parent and children (kinesisProtocol ${kinesisProtocol})`, { timeout: 120_000 }, async () => {
+      const e = env!;
+      const stream = await createTestStream(e, 'reshard', 1);
+      const app = uniqueName('app');
+      const recorder = new Recorder();
+      const worker = new Worker({
+        config: workerConfig(e, stream, app, { maxRecords: 25, parentShardPollIntervalMillis: 200, shardSyncIntervalMillis: 2_000, cleanupLeasesUponShardCompletion: false, kinesisProtocol }),
+        processorFactory: recorder.factory,
+        logger: silentLogger,
+      });
+      await worker.start();
+      const runs: string[] = [];
+      const produce = async (count: number) => runs.push((await produceRecords(e.kinesisFor(kinesisProtocol), { stream, count, partitionKeys: 16 })).runId);
+      try {
+        await produce(150);
+        await e.kinesisFor(kinesisProtocol).send(new SplitShardCommand({ StreamName: stream, ShardToSplit: 'shardId-000000000000', NewStartingHashKey: (2n ** 127n).toString() }));
+        await waitActive(stream);
+        await produce(150);
+        await e.kinesisFor(kinesisProtocol).send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: 'shardId-000000000001', AdjacentShardToMerge: 'shardId-000000000002' }));
+        await waitActive(stream);
+        await produce(150);
+        await waitFor('450 records', () => recorder.deliveries.length >= 450, 90_000);
+      } finally {
+        await worker.shutdown();
       }
-      lastByKey.set(b.pk, { run, seq: b.seq });
-    }
-    assert.deepEqual(new Set(bodies.map((b) => b.shard)), new Set(['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003']));
 
-    const leases = new Map((await new LeaseTable(e.dynamodb, app, systemClock).listLeases()).map((l) => [l.leaseKey, l]));
-    assert.equal(leases.get('shardId-000000000000')?.checkpoint.sequenceNumber, 'SHARD_END');
-    assert.deepEqual([...(leases.get('shardId-000000000001')?.parentShardIds ?? [])], ['shardId-000000000000']);
-    assert.deepEqual([...(leases.get('shardId-000000000003')?.parentShardIds ?? [])].sort(), ['shardId-000000000001', 'shardId-000000000002']);
-    for (const parent of ['shardId-000000000001', 'shardId-000000000002']) {
-      assert.equal(leases.get(parent)?.checkpoint.sequenceNumber, 'SHARD_END', `${parent} finished`);
-      const lastOfParent = recorder.calls.filter((c) => c.shardId === parent).map((c) => c.call).at(-1);
-      assert.equal(lastOfParent, 'shardEnded');
-    }
-    const firstMerged = recorder.calls.findIndex((c) => c.shardId === 'shardId-000000000003' && c.call === 'initialize');
-    for (const parent of ['shardId-000000000001', 'shardId-000000000002']) {
-      const ended = recorder.calls.findIndex((c) => c.shardId === parent && c.call === 'shardEnded');
-      assert.ok(ended >= 0 && ended < firstMerged, `the merge child started only after ${parent} ended`);
-    }
-  });
+      const bodies = recorder.deliveries.map((d) => ({ shard: d.shardId, ...parseProducedRecord(d.record.data) }));
+      assert.equal(new Set(bodies.map((b) => b.id)).size, 450, 'every record once');
+      assert.equal(bodies.length, 450, 'no duplicates');
+      // Per key: runs in the order they were written, and within a run seq 0, 1, 2, ...
+      const lastByKey = new Map<string, { run: number; seq: number }>();
+      for (const b of bodies) {
+        const run = runs.indexOf(b.id.slice(0, b.id.lastIndexOf('-')));
+        const prev = lastByKey.get(b.pk);
+        if (prev) {
+          assert.ok(run > prev.run || (run === prev.run && b.seq === prev.seq + 1), `key ${b.pk}: run ${run} seq ${b.seq} after run ${prev.run} seq ${prev.seq}`);
+        } else {
+          assert.equal(b.seq, 0, `key ${b.pk} starts at its first record`);
+        }
+        lastByKey.set(b.pk, { run, seq: b.seq });
+      }
+      assert.deepEqual(new Set(bodies.map((b) => b.shard)), new Set(['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003']));
+
+      const leases = new Map((await new LeaseTable(e.dynamodb, app, systemClock).listLeases()).map((l) => [l.leaseKey, l]));
+      assert.equal(leases.get('shardId-000000000000')?.checkpoint.sequenceNumber, 'SHARD_END');
+      assert.deepEqual([...(leases.get('shardId-000000000001')?.parentShardIds ?? [])], ['shardId-000000000000']);
+      assert.deepEqual([...(leases.get('shardId-000000000003')?.parentShardIds ?? [])].sort(), ['shardId-000000000001', 'shardId-000000000002']);
+      for (const parent of ['shardId-000000000001', 'shardId-000000000002']) {
+        assert.equal(leases.get(parent)?.checkpoint.sequenceNumber, 'SHARD_END', `${parent} finished`);
+        const lastOfParent = recorder.calls.filter((c) => c.shardId === parent).map((c) => c.call).at(-1);
+        assert.equal(lastOfParent, 'shardEnded');
+      }
+      const firstMerged = recorder.calls.findIndex((c) => c.shardId === 'shardId-000000000003' && c.call === 'initialize');
+      for (const parent of ['shardId-000000000001', 'shardId-000000000002']) {
+        const ended = recorder.calls.findIndex((c) => c.shardId === parent && c.call === 'shardEnded');
+        assert.ok(ended >= 0 && ended < firstMerged, `the merge child started only after ${parent} ended`);
+      }
+    });
+  }
 
   test('cleanupLeasesUponShardCompletion: a split parent is deleted once its children have checkpointed, and not recreated', { timeout: 90_000 }, async () => {
     const e = env!;

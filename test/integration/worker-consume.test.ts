@@ -13,52 +13,55 @@ import { LeaseTable } from '../../src/leases/lease-table.js';
 import { systemClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { Recorder } from '../helpers/recording-processor.js';
+import { KINESIS_PROTOCOLS } from '../../src/config/fields.js';
 import { createTestStream, SKIP_REASON, testEnv, uniqueName, waitFor, workerConfig } from '../helpers/env.js';
 
 const env = testEnv();
 after(() => env?.close());
 
 describe('single worker, whole stream', { skip: env ? false : SKIP_REASON }, () => {
-  test('consumes every record of a 4-shard stream, in order per shard and per key', async () => {
-    const e = env!;
-    const stream = await createTestStream(e, 'consume', 4);
-    const app = uniqueName('app');
-    const { written } = await produceRecords(e.kinesis, { stream, count: 3000, partitionKeys: 32 });
-    assert.equal(written, 3000);
+  for (const kinesisProtocol of KINESIS_PROTOCOLS) {
+    test(`consumes every record of a 4-shard stream, in order per shard and per key (kinesisProtocol ${kinesisProtocol})`, async () => {
+      const e = env!;
+      const stream = await createTestStream(e, 'consume', 4);
+      const app = uniqueName('app');
+      const { written } = await produceRecords(e.kinesisFor(kinesisProtocol), { stream, count: 3000, partitionKeys: 32 });
+      assert.equal(written, 3000);
 
-    const recorder = new Recorder();
-    const worker = new Worker({ config: workerConfig(e, stream, app), processorFactory: recorder.factory, logger: silentLogger });
-    await worker.start();
-    try {
-      await waitFor('3000 deliveries', () => recorder.deliveries.length >= 3000, 60_000);
-    } finally {
-      await worker.shutdown();
-    }
-
-    const ids = recorder.ids();
-    assert.equal(new Set(ids).size, 3000, 'every record delivered exactly once');
-    assert.equal(ids.length, 3000, 'no duplicates');
-    const byShard = new Map<string, string[]>();
-    const seqByKey = new Map<string, number>();
-    for (const { shardId, record } of recorder.deliveries) {
-      const list = byShard.get(shardId) ?? [];
-      list.push(record.sequenceNumber);
-      byShard.set(shardId, list);
-      const body = parseProducedRecord(record.data);
-      const expected = seqByKey.get(body.pk) ?? 0;
-      assert.equal(body.seq, expected, `key ${body.pk} in order`);
-      seqByKey.set(body.pk, expected + 1);
-    }
-    assert.equal(byShard.size, 4, 'all four shards delivered');
-    for (const [shardId, seqs] of byShard) {
-      for (let i = 1; i < seqs.length; i++) {
-        assert.ok(BigInt(seqs[i]!) > BigInt(seqs[i - 1]!), `${shardId} sequence numbers increase`);
+      const recorder = new Recorder();
+      const worker = new Worker({ config: workerConfig(e, stream, app, { kinesisProtocol }), processorFactory: recorder.factory, logger: silentLogger });
+      await worker.start();
+      try {
+        await waitFor('3000 deliveries', () => recorder.deliveries.length >= 3000, 60_000);
+      } finally {
+        await worker.shutdown();
       }
-    }
-    for (const shardId of byShard.keys()) {
-      assert.deepEqual(recorder.callsFor(shardId).filter((c) => c !== 'processRecords'), ['initialize', 'shutdownRequested']);
-    }
-  });
+
+      const ids = recorder.ids();
+      assert.equal(new Set(ids).size, 3000, 'every record delivered exactly once');
+      assert.equal(ids.length, 3000, 'no duplicates');
+      const byShard = new Map<string, string[]>();
+      const seqByKey = new Map<string, number>();
+      for (const { shardId, record } of recorder.deliveries) {
+        const list = byShard.get(shardId) ?? [];
+        list.push(record.sequenceNumber);
+        byShard.set(shardId, list);
+        const body = parseProducedRecord(record.data);
+        const expected = seqByKey.get(body.pk) ?? 0;
+        assert.equal(body.seq, expected, `key ${body.pk} in order`);
+        seqByKey.set(body.pk, expected + 1);
+      }
+      assert.equal(byShard.size, 4, 'all four shards delivered');
+      for (const [shardId, seqs] of byShard) {
+        for (let i = 1; i < seqs.length; i++) {
+          assert.ok(BigInt(seqs[i]!) > BigInt(seqs[i - 1]!), `${shardId} sequence numbers increase`);
+        }
+      }
+      for (const shardId of byShard.keys()) {
+        assert.deepEqual(recorder.callsFor(shardId).filter((c) => c !== 'processRecords'), ['initialize', 'shutdownRequested']);
+      }
+    });
+  }
 
   test('graceful shutdown checkpoints the last record and releases every lease', async () => {
     const e = env!;
@@ -84,57 +87,59 @@ describe('single worker, whole stream', { skip: env ? false : SKIP_REASON }, () 
     assert.deepEqual(released.sort(), leases.map((l) => l.leaseKey).sort());
   });
 
-  test('a restart resumes exactly after the checkpoint: nothing before it again, nothing after it skipped', async () => {
-    const e = env!;
-    const stream = await createTestStream(e, 'restart', 2);
-    const app = uniqueName('app');
-    await produceRecords(e.kinesis, { stream, count: 400, partitionKeys: 8 });
+  for (const kinesisProtocol of KINESIS_PROTOCOLS) {
+    test(`a restart resumes exactly after the checkpoint: nothing before it again, nothing after it skipped (kinesisProtocol ${kinesisProtocol})`, async () => {
+      const e = env!;
+      const stream = await createTestStream(e, 'restart', 2);
+      const app = uniqueName('app');
+      await produceRecords(e.kinesisFor(kinesisProtocol), { stream, count: 400, partitionKeys: 8 });
 
-    // First run: checkpoint at the 50th record of each shard, then stop without checkpointing further.
-    const checkpointed = new Map<string, string>();
-    const first = new Recorder({
-      processRecords: async (input) => {
-        const seen = first.deliveries.filter((d) => d.shardId === input.shardId);
-        if (!checkpointed.has(input.shardId) && seen.length >= 50) {
-          const at = seen[49]!.record;
-          await input.checkpointer.checkpoint(at.sequenceNumber);
-          checkpointed.set(input.shardId, at.sequenceNumber);
-        }
-      },
-      shutdownRequested: () => undefined,
-    });
-    const w1 = new Worker({ config: workerConfig(e, stream, app, { maxRecords: 20 }), processorFactory: first.factory, logger: silentLogger });
-    await w1.start();
-    await waitFor('both shards checkpointed', () => checkpointed.size === 2);
-    await w1.shutdown();
-
-    // Second run, another worker id: it must start right after each checkpoint.
-    const second = new Recorder();
-    const w2 = new Worker({ config: workerConfig(e, stream, app), processorFactory: second.factory, logger: silentLogger });
-    await w2.start();
-    try {
-      await waitFor('the rest delivered', () => {
-        const expected = first.deliveries.filter((d) => {
-          const cp = checkpointed.get(d.shardId)!;
-          return BigInt(d.record.sequenceNumber) > BigInt(cp);
-        }).length;
-        return second.deliveries.length >= 400 - (first.deliveries.length - expected) ? true : undefined;
+      // First run: checkpoint at the 50th record of each shard, then stop without checkpointing further.
+      const checkpointed = new Map<string, string>();
+      const first = new Recorder({
+        processRecords: async (input) => {
+          const seen = first.deliveries.filter((d) => d.shardId === input.shardId);
+          if (!checkpointed.has(input.shardId) && seen.length >= 50) {
+            const at = seen[49]!.record;
+            await input.checkpointer.checkpoint(at.sequenceNumber);
+            checkpointed.set(input.shardId, at.sequenceNumber);
+          }
+        },
+        shutdownRequested: () => undefined,
       });
-    } finally {
-      await w2.shutdown();
-    }
-    for (const [shardId, cp] of checkpointed) {
-      const again = second.deliveries.filter((d) => d.shardId === shardId);
-      assert.equal(second.initializedAt.get(shardId)?.sequenceNumber, cp, 'initialize receives the checkpoint');
-      assert.ok(again.length > 0);
-      assert.ok(again.every((d) => BigInt(d.record.sequenceNumber) > BigInt(cp)), `${shardId}: nothing at or before the checkpoint redelivered`);
-      const firstRun = first.deliveries.filter((d) => d.shardId === shardId).map((d) => d.record.sequenceNumber);
-      const next = firstRun.find((s) => BigInt(s) > BigInt(cp));
-      if (next) assert.equal(again[0]!.record.sequenceNumber, next, `${shardId}: the record right after the checkpoint comes first`);
-    }
-    const all = new Set([...first.deliveries, ...second.deliveries].map((d) => (d.record.json() as { id: string }).id));
-    assert.equal(all.size, 400, 'nothing skipped across the restart');
-  });
+      const w1 = new Worker({ config: workerConfig(e, stream, app, { maxRecords: 20, kinesisProtocol }), processorFactory: first.factory, logger: silentLogger });
+      await w1.start();
+      await waitFor('both shards checkpointed', () => checkpointed.size === 2);
+      await w1.shutdown();
+
+      // Second run, another worker id: it must start right after each checkpoint.
+      const second = new Recorder();
+      const w2 = new Worker({ config: workerConfig(e, stream, app, { kinesisProtocol }), processorFactory: second.factory, logger: silentLogger });
+      await w2.start();
+      try {
+        await waitFor('the rest delivered', () => {
+          const expected = first.deliveries.filter((d) => {
+            const cp = checkpointed.get(d.shardId)!;
+            return BigInt(d.record.sequenceNumber) > BigInt(cp);
+          }).length;
+          return second.deliveries.length >= 400 - (first.deliveries.length - expected) ? true : undefined;
+        });
+      } finally {
+        await w2.shutdown();
+      }
+      for (const [shardId, cp] of checkpointed) {
+        const again = second.deliveries.filter((d) => d.shardId === shardId);
+        assert.equal(second.initializedAt.get(shardId)?.sequenceNumber, cp, 'initialize receives the checkpoint');
+        assert.ok(again.length > 0);
+        assert.ok(again.every((d) => BigInt(d.record.sequenceNumber) > BigInt(cp)), `${shardId}: nothing at or before the checkpoint redelivered`);
+        const firstRun = first.deliveries.filter((d) => d.shardId === shardId).map((d) => d.record.sequenceNumber);
+        const next = firstRun.find((s) => BigInt(s) > BigInt(cp));
+        if (next) assert.equal(again[0]!.record.sequenceNumber, next, `${shardId}: the record right after the checkpoint comes first`);
+      }
+      const all = new Set([...first.deliveries, ...second.deliveries].map((d) => (d.record.json() as { id: string }).id));
+      assert.equal(all.size, 400, 'nothing skipped across the restart');
+    });
+  }
 
   test('the lease item written is the Java KCL format, field by field', async () => {
     const e = env!;

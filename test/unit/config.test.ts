@@ -72,6 +72,7 @@ describe('the seed sample file', () => {
     initialPositionInStream: 'TRIM_HORIZON',
     awsCredentialsProvider: 'DefaultAWSCredentialsProviderChain',
     consumerName: 'PythonKCLSample',
+    kinesisProtocol: 'CBOR',
     retrievalMode: 'FANOUT',
     retrievalModeReason: 'retrievalMode is not set and no polling key is set (the Java KCL default)',
   };
@@ -120,6 +121,7 @@ describe('buildConfig', () => {
       initialPositionInStream: 'LATEST',
       awsCredentialsProvider: 'DefaultCredentialsProvider',
       consumerName: 'app',
+      kinesisProtocol: 'CBOR',
       retrievalMode: 'FANOUT',
       retrievalModeReason: 'retrievalMode is not set and no polling key is set (the Java KCL default)',
     });
