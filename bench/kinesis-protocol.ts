@@ -32,6 +32,7 @@ import { startLocalStack } from '../src/local/stack.js';
 import { produceRecords } from '../src/local/producer.js';
 import { consumeCounted, cpuMicros } from './counting-logic.js';
 import { drainWithBareLoop } from './bare-loop.js';
+import { startEmulator } from './emulator-process.js';
 
 const MODES = ['bare-json', 'bare-cbor', 'worker-json', 'worker-cbor'] as const;
 type Mode = (typeof MODES)[number];
@@ -49,18 +50,6 @@ const root = path.resolve(here, '..', '..');
 // ---------------------------------------------------------------------------------------------------------------
 // Children
 
-/**
- * kinesalite and dynalite on 127.0.0.1, free ports, in a process of their own; prints `ready K D`. kinesalite's
- * CBOR answers are cut at 16 KB unless its encoder is given room (bench/kinesalite-cbor.cjs).
- */
-const EMULATORS_CHILD = `
-require('./bench/kinesalite-cbor.cjs');
-const kinesalite = require('kinesalite'), dynalite = require('dynalite');
-const k = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100 });
-const d = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-k.listen(0, '127.0.0.1', () => d.listen(0, '127.0.0.1', () => console.log('ready ' + k.address().port + ' ' + d.address().port)));
-process.stdin.on('end', () => process.exit(0)); process.stdin.resume();
-`;
 
 /**
  * The bare loop's client: the SDK's defaults (its JSON protocol, body collector and no-op logger), with only the
@@ -108,8 +97,8 @@ async function runChild(mode: Mode, kinesisEndpoint: string, dynamoDBEndpoint: s
 // ---------------------------------------------------------------------------------------------------------------
 // Parent
 
-function spawnNode(args: string[], options: { input?: boolean } = {}) {
-  return spawn(process.execPath, args, { cwd: root, stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'inherit'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+function spawnNode(args: string[]) {
+  return spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
 }
 
 type Emulator = 'kinesalite' | 'kinesis-local';
@@ -120,17 +109,8 @@ async function startEmulators(emulator: Emulator): Promise<{ kinesisEndpoint: st
     const stack = await startLocalStack();
     return { kinesisEndpoint: stack.kinesisEndpoint, dynamoDBEndpoint: stack.dynamodbEndpoint, stop: () => stack.stop() };
   }
-  const child = spawnNode(['-e', EMULATORS_CHILD], { input: true });
-  const line = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes('\n')) resolve(text.trim());
-    });
-    child.once('exit', (code) => reject(new Error(`emulators exited (${code}) before they were ready`)));
-  });
-  const [, k, d] = line.split(' ');
-  return { kinesisEndpoint: `http://127.0.0.1:${k}`, dynamoDBEndpoint: `http://127.0.0.1:${d}`, stop: () => void child.stdin!.end() };
+  const [kinesalite, dynalite] = await Promise.all([startEmulator('kinesalite'), startEmulator('dynalite')]);
+  return { kinesisEndpoint: kinesalite.endpoint, dynamoDBEndpoint: dynalite.endpoint, stop: async () => void (await Promise.all([kinesalite.stop(), dynalite.stop()])) };
 }
 
 async function measureInChild(mode: Mode, endpoints: { kinesisEndpoint: string; dynamoDBEndpoint: string }, records: number, app: string, cpuProf: string | undefined): Promise<Measured> {

@@ -45,6 +45,7 @@ import type { LeaseTableCallCounts } from './lease-calls.js';
 import { javaModel, ourModel } from './lease-scale/model.js';
 import type { ChildOptions, ChildReport, TurnReport } from './lease-scale/protocol.js';
 import { benchLease, dropTable, fillLeases, itemBytes, scanCost } from './lease-scale/table.js';
+import { startEmulator } from './emulator-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -88,15 +89,6 @@ function procCpuMillis(pid: number | undefined): number {
   } catch {
     return NaN;
   }
-}
-
-async function startDynaliteProcess(): Promise<{ endpoint: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(here, 'lease-scale', 'dynalite-server.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`dynalite exited (${code})`)));
-    child.stdout!.once('data', (d: Buffer) => resolve(Number(/port (\d+)/.exec(String(d))?.[1])));
-  });
-  return { endpoint: `http://127.0.0.1:${port}`, child };
 }
 
 // ---- scan -----------------------------------------------------------------------------------------------------
@@ -415,8 +407,8 @@ async function measureStatus(endpoint: string, tableName: string, n: number): Pr
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load ${os.loadavg().map((x) => f(x, 2)).join(' ')}`);
-  const dynalite = await startDynaliteProcess();
-  console.log(`dynalite in its own process (pid ${dynalite.child.pid}) at ${dynalite.endpoint}`);
+  const dynalite = await startEmulator('dynalite');
+  console.log(`dynalite in its own process (pid ${dynalite.pid}) at ${dynalite.endpoint}`);
   try {
     for (const n of LEASE_COUNTS) {
       const failover = failoverFor(n);
@@ -442,12 +434,12 @@ async function main(): Promise<void> {
       let lastTable: string | undefined;
       for (const w of FLEETS) {
         if (baseline) {
-          const b = await runFleet(dynalite.endpoint, dynalite.child.pid, n, w, failover, 0, baseline.childJs, Number(values['baseline-limit']) * 1000);
+          const b = await runFleet(dynalite.endpoint, dynalite.pid, n, w, failover, 0, baseline.childJs, Number(values['baseline-limit']) * 1000);
           const t = b.firstTurn;
           console.log(`  BASELINE ${w} worker${w === 1 ? '' : 's'}: balanced after ${f(b.balancedSeconds)} s, ${b.turnsToBalance} turns, workers' CPU ${f((b.cpuToBalance ?? NaN) / 1000, 1)} s` +
             (t ? `; biggest turn ${t.wanted} wanted, ${t.moved} taken in ${f(t.turnMillis / 1000, 2)} s` : '') + `; calls failed (not on a condition): ${Object.entries(b.failures).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
         }
-        const r = await runFleet(dynalite.endpoint, dynalite.child.pid, n, w, failover, windowMillis);
+        const r = await runFleet(dynalite.endpoint, dynalite.pid, n, w, failover, windowMillis);
         printFleet(r, n, failover, scanPages);
       }
       // kcl status over a table as a fleet leaves it: every lease owned, counters moved.
@@ -461,8 +453,7 @@ async function main(): Promise<void> {
       admin.destroy();
     }
   } finally {
-    dynalite.child.stdin!.end();
-    dynalite.child.kill('SIGTERM');
+    await dynalite.stop();
   }
 }
 

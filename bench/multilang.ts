@@ -17,16 +17,16 @@
  * worktree of the main branch after `npx tsc`), interleaved with the others: before/after in one run.
  * --profile DIR writes a V8 CPU profile of every consumer process into DIR (bench/cpuprofile-top.ts summarises one).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createKinesisClient } from '../src/aws/clients.js';
-import { LineSplitter } from '../src/common/lines.js';
 import { ensureStream } from '../src/local/streams.js';
 import { produceRecords } from '../src/local/producer.js';
 import type { RunMode, RunResult, RunSpec } from './multilang-run.js';
+import { startEmulator } from './emulator-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,18 +60,6 @@ const VARIANTS: Variant[] = MODES.flatMap((mode): Variant[] =>
 const here = path.dirname(fileURLToPath(import.meta.url));
 const LABELS: Record<RunMode, string> = { inprocess: 'in-process Worker', node: 'daemon + Node child', python: 'daemon + Python child' };
 const label = (v: Variant) => `${LABELS[v.mode]}${v.daemonDist ? ' (base)' : ''}`;
-
-/** Starts bench/emulator-process.js for one emulator; resolves with its port once it listens. */
-function startEmulator(which: 'kinesalite' | 'dynalite'): Promise<{ port: number; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [path.join(here, 'emulator-process.js'), which], { stdio: ['pipe', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    const lines = new LineSplitter();
-    proc.stdout?.on('data', (chunk: Buffer) => {
-      for (const line of lines.push(chunk)) resolve({ port: (JSON.parse(line) as { port: number }).port, proc });
-    });
-    proc.once('exit', (code) => reject(new Error(`${which} exited with ${code} before listening`)));
-  });
-}
 
 /** One consumer run in a fresh process; its stderr (children's complaints) goes to ours. */
 function runOnce(spec: RunSpec): Promise<RunResult> {
@@ -113,8 +101,8 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   console.log(`machine: ${machine()}`);
   const [kinesalite, dynalite] = await Promise.all([startEmulator('kinesalite'), startEmulator('dynalite')]);
-  const kinesisEndpoint = `http://127.0.0.1:${kinesalite.port}`;
-  const dynamodbEndpoint = `http://127.0.0.1:${dynalite.port}`;
+  const kinesisEndpoint = kinesalite.endpoint;
+  const dynamodbEndpoint = dynalite.endpoint;
   const kinesis = createKinesisClient({ kinesisEndpoint });
   try {
     const stream = 'mlbench';
@@ -163,8 +151,7 @@ async function main(): Promise<void> {
     }
   } finally {
     kinesis.destroy();
-    kinesalite.proc.stdin?.end();
-    dynalite.proc.stdin?.end();
+    await Promise.all([kinesalite.stop(), dynalite.stop()]);
   }
 }
 

@@ -10,7 +10,7 @@
  *   node dist/bench/suite/consumer.js <kind> <json options>
  *   kinds: bare (a plain SDK v3 loop, JSON protocol), worker (the Worker in-process), daemon (the MultiLangDaemon)
  */
-import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import http from 'node:http';
 import { silentLogger } from '../../src/common/logger.js';
@@ -18,6 +18,7 @@ import type { KclConfigInput } from '../../src/config/config.js';
 import { buildDaemonSetup } from '../../src/multilang/daemon-config.js';
 import { createMultiLangWorker } from '../../src/multilang/daemon.js';
 import { Worker } from '../../src/worker/worker.js';
+import { drainWithBareLoop } from '../bare-loop.js';
 import { countingProcessor } from '../counting-logic.js';
 
 export interface ConsumerOptions {
@@ -35,7 +36,7 @@ export interface ConsumerOptions {
 
 const say = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
-/** What a user writes without a library: one GetRecords loop per shard, every record parsed. */
+/** What a user writes without a library: one GetRecords loop per shard, every record parsed (bench/bare-loop.ts). */
 async function bare(options: ConsumerOptions): Promise<number> {
   const kinesis = new KinesisClient({
     endpoint: options.kinesisEndpoint,
@@ -45,23 +46,11 @@ async function bare(options: ConsumerOptions): Promise<number> {
     requestHandler: new NodeHttpHandler({ httpAgent: new http.Agent({ keepAlive: true }) }),
   });
   say({ ready: true });
-  const shards = (await kinesis.send(new ListShardsCommand({ StreamName: options.stream }))).Shards ?? [];
-  const counts = await Promise.all(
-    shards.map(async (shard) => {
-      let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: options.stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
-      let n = 0;
-      const decoder = new TextDecoder();
-      for (;;) {
-        const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-        for (const r of out.Records ?? []) JSON.parse(decoder.decode(r.Data));
-        n += out.Records?.length ?? 0;
-        if ((out.Records?.length ?? 0) === 0 && (out.MillisBehindLatest ?? 0) === 0) return n;
-        iterator = out.NextShardIterator;
-      }
-    }),
-  );
-  kinesis.destroy();
-  return counts.reduce((a, b) => a + b, 0);
+  try {
+    return await drainWithBareLoop(kinesis, options.stream);
+  } finally {
+    kinesis.destroy();
+  }
 }
 
 function kclConfig(options: ConsumerOptions): KclConfigInput {

@@ -24,12 +24,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createKinesisClient } from '../../src/aws/clients.js';
 import { forEachLine } from '../../src/common/lines.js';
-import { CORE_FIELDS } from '../../src/config/fields.js';
+import { KINESIS_PROTOCOLS } from '../../src/config/fields.js';
 import { ensureStream } from '../../src/local/streams.js';
 import { produceRecords } from '../../src/local/producer.js';
 import { startLocalStack } from '../../src/local/stack.js';
 import type { ConsumerOptions } from './consumer.js';
-import { startKinesalite } from './kinesalite.js';
+import { startEmulator } from '../emulator-process.js';
 import { cpuBetween, sampleTree } from './proc.js';
 import { showSpread, spread, table } from './stats.js';
 
@@ -148,18 +148,14 @@ async function sideBySide(title: string, consumers: Consumer[], base: Omit<Consu
   console.log(table(['consumer', 'records/s', 'CPU µs/record, all processes', 'consumer process', 'children', 'rate vs 1st', 'CPU vs 1st'], rows));
 }
 
-function nodeChild(): string {
-  const aws = path.join(repoRoot, 'bench/children/node-counter.cjs');
-  return existsSync(aws) ? `${process.execPath} ${aws}` : `${process.execPath} ${path.join(repoRoot, 'dist/bench/multilang-child.js')}`;
-}
+/** The daemon's children: an aws-kcl processor and an amazon_kclpy-style one, as users write them. */
+const nodeChild = () => `${process.execPath} ${path.join(repoRoot, 'bench/children/node-counter.cjs')}`;
 
 function workerConsumers(retrievalMode: 'POLLING' | 'FANOUT', label: string): Consumer[] {
-  // The protocol key exists once the CBOR wire protocol is in; until then the Worker has one way to talk.
-  const protocols = 'kinesisProtocol' in CORE_FIELDS ? ['CBOR', 'JSON'] : [undefined];
-  return protocols.map((p) => ({
-    name: `kcl-ts Worker, ${label}${p ? `, ${p}` : ''}`,
+  return KINESIS_PROTOCOLS.map((kinesisProtocol) => ({
+    name: `kcl-ts Worker, ${label}, ${kinesisProtocol}`,
     kind: 'worker',
-    options: { config: { retrievalMode, ...(p ? { kinesisProtocol: p } : {}) } as ConsumerOptions['config'] },
+    options: { config: { retrievalMode, kinesisProtocol } },
   }));
 }
 
@@ -169,7 +165,7 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`${REPS} interleaved repetitions; figures are median (min–max)`);
   const stack = await startLocalStack({ streams: SKIP.has('fanout') ? [] : [{ name: 'bench-fanout', shards: SHARDS }] });
-  const kinesalite = await startKinesalite(Math.max(100, SHARDS));
+  const kinesalite = await startEmulator('kinesalite');
   try {
     // ---- throughput and CPU per record on kinesalite
     if (!SKIP.has('kinesalite')) {
@@ -187,7 +183,7 @@ async function main(): Promise<void> {
         ...(SKIP.has('daemon') ? [] : [{ name: 'MultiLangDaemon, Node child per shard', kind: 'daemon' as const, options: { executableName: nodeChild(), config: daemonPolling } }]),
       ];
       const python = path.join(repoRoot, 'bench/children/python-counter.py');
-      if (!SKIP.has('daemon') && !SKIP.has('python') && existsSync(python)) {
+      if (!SKIP.has('daemon') && !SKIP.has('python')) {
         consumers.push({ name: 'MultiLangDaemon, Python child per shard', kind: 'daemon', options: { executableName: `python3 ${python}`, config: daemonPolling } });
       }
       await sideBySide(

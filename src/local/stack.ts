@@ -222,13 +222,12 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 // ---------------------------------------------------------------------------------------------------------------
 // dynalite (in-process)
 
-export interface RunningDynalite {
+interface RunningDynalite {
   port: number;
   close(): Promise<void>;
 }
 
-/** One dynalite server on 127.0.0.1 (a benchmark runs it in a process of its own, so its CPU is counted apart). */
-export async function startDynalite(port: number | undefined, logger: Logger): Promise<RunningDynalite> {
+async function startDynalite(port: number | undefined, logger: Logger): Promise<RunningDynalite> {
   // dynalite ships no types; its factory returns a plain http.Server (https only with `ssl`, which we never set).
   const dynalite = requireFromHere('dynalite') as DynaliteFactory;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
