@@ -109,7 +109,10 @@ async function runConsumer(consumer: Consumer, base: Omit<ConsumerOptions, 'appl
 }
 
 /** Runs every consumer `REPS` times, interleaved, and prints one table; the first consumer is the baseline. */
-async function sideBySide(title: string, consumers: Consumer[], base: Omit<ConsumerOptions, 'applicationName'>): Promise<void> {
+/** Medians by consumer name: records/s, CPU µs/record of all processes, of the consumer process alone. */
+type Medians = Map<string, { rate: number; total: number; own: number }>;
+
+async function sideBySide(title: string, consumers: Consumer[], base: Omit<ConsumerOptions, 'applicationName'>): Promise<Medians> {
   const results = new Map<string, RunResult[]>(consumers.map((c) => [c.name, []]));
   const failures = new Map<string, string>();
   for (let rep = 1; rep <= REPS; rep++) {
@@ -146,6 +149,13 @@ async function sideBySide(title: string, consumers: Consumer[], base: Omit<Consu
   });
   console.log(`\n${title}`);
   console.log(table(['consumer', 'records/s', 'CPU µs/record, all processes', 'consumer process', 'children', 'rate vs 1st', 'CPU vs 1st'], rows));
+  const medians: Medians = new Map();
+  for (const [name, rs] of results) {
+    if (rs.length === 0) continue;
+    const median = (f: (r: RunResult) => number) => spread(rs.map(f))!.median;
+    medians.set(name, { rate: median((r) => r.recordsPerSecond), total: median((r) => r.totalMicros), own: median((r) => r.ownMicros) });
+  }
+  return medians;
 }
 
 /** The daemon's children: an aws-kcl processor and an amazon_kclpy-style one, as users write them. */
@@ -186,11 +196,19 @@ async function main(): Promise<void> {
       if (!SKIP.has('daemon') && !SKIP.has('python')) {
         consumers.push({ name: 'MultiLangDaemon, Python child per shard', kind: 'daemon', options: { executableName: `python3 ${python}`, config: daemonPolling } });
       }
-      await sideBySide(
+      const m = await sideBySide(
         `Consuming ${RECORDS.toLocaleString('en-US')} records of ${RECORD_BYTES} B from ${SHARDS} shards (kinesalite; leases in dynalite)`,
         consumers,
         { stream: 'bench', records: RECORDS, kinesisEndpoint: kinesalite.endpoint, dynamoDBEndpoint: stack.dynamodbEndpoint },
       );
+      const bare = m.get(consumers[0]!.name);
+      const worker = m.get(consumers[1]!.name);
+      const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : '–');
+      console.log(`Worker (CBOR) CPU per record vs the bare loop: ${ratio(worker?.total, bare?.total)}`);
+      for (const c of consumers.filter((c) => c.kind === 'daemon')) {
+        const d = m.get(c.name);
+        console.log(`${c.name}: throughput ${ratio(d?.rate, worker?.rate)} of the Worker's (CBOR); the daemon process's own CPU per record ${ratio(d?.own, worker?.own)} of the Worker's`);
+      }
     }
 
     // ---- enhanced fan-out on kinesis-local
