@@ -20,7 +20,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createLogger, silentLogger } from '../src/common/logger.js';
 import { Worker } from '../src/worker/worker.js';
 import { workerInternals } from '../src/worker/internals.js';
-import type { RecordProcessor } from '../src/processor/types.js';
+import { idleProcessor } from './idle-processor.js';
 
 export interface IdleChildOptions {
   readonly mode: 'worker' | 'bare';
@@ -62,13 +62,6 @@ const count = (key: string) => {
 const reading = new Set<string>();
 const stop = new AbortController();
 
-const idleProcessor = (): RecordProcessor => ({
-  initialize: () => undefined,
-  processRecords: () => undefined,
-  leaseLost: () => undefined,
-  shardEnded: (i) => i.checkpointer.checkpoint(),
-  shutdownRequested: () => undefined,
-});
 
 async function runWorker(): Promise<() => Promise<number>> {
   const worker = new Worker({

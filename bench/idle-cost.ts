@@ -6,14 +6,17 @@
  *
  *   npm run bench:idle -- [--shards 8,64,256,1024] [--seconds 30] [--retrieval polling|fanout]
  *                         [--source kinesalite|kinesis-local] [--repeat 1] [--no-bare] [--json] [--profile DIR]
+ *                         [--base DIR]
  *
  * For each shard count it runs the kcl-ts Worker and, unless --no-bare, a bare SDK v3 loop making the same calls
  * (GetRecords per shard every idle interval, one UpdateItem per lease every renewal period; polling only), in
- * interleaved order, `--repeat` times, and reports medians. Memory per held shard is the slope between the run
+ * interleaved order, `--repeat` times, and reports medians. `--base DIR` adds the worker of another build (DIR is
+ * its compiled tree, e.g. an older commit's `dist`, holding bench/idle-cost-child.js) as consumer "worker-base",
+ * for before/after figures from one run. Memory per held shard is the slope between the run
  * with 1 shard (always made, as the baseline) and the run with N.
  *
  * --json prints one line per (consumer, shard count), fields:
- *   bench "idle", consumer "worker"|"bare-sdk", retrieval, source, shards (asked), held (leases held / shards
+ *   bench "idle", consumer "worker"|"bare-sdk"|"worker-base", retrieval, source, shards (asked), held (leases held / shards
  *   polled at the end), seconds (window), repeat, cpuPercent (of one core, median; cpuPercentMin/Max),
  *   cpuMicrosPerCall (median), callsPerSecond {kinesis, dynamodb, total}, callsPerShardMinute {"<service>
  *   <Operation>[ <purpose>]": n}, rssBytes, heapUsedBytes (after a full GC, median), rssPerShardBytes,
@@ -49,6 +52,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     failover: { type: 'string', default: '10000' },
     idle: { type: 'string', default: '1500' },
+    base: { type: 'string' },
   },
 });
 const RETRIEVAL = values.retrieval === 'fanout' ? 'fanout' : 'polling';
@@ -60,7 +64,8 @@ const WINDOW_MILLIS = Number(values.seconds) * 1000;
 const REPEAT = Math.max(1, Number(values.repeat));
 const FAILOVER = Number(values.failover);
 const IDLE = Number(values.idle);
-const CONSUMERS: ('worker' | 'bare')[] = RETRIEVAL === 'polling' && !values['no-bare'] ? ['worker', 'bare'] : ['worker'];
+type Consumer = 'worker' | 'bare' | 'worker-base';
+const CONSUMERS: Consumer[] = ['worker', ...(RETRIEVAL === 'polling' && !values['no-bare'] ? (['bare'] as const) : []), ...(values.base ? (['worker-base'] as const) : [])];
 const JSON_OUT = values.json;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -137,8 +142,8 @@ class Child {
     });
   }
 
-  static start(options: IdleChildOptions): Child {
-    const child = fork(path.join(here, 'idle-cost-child.js'), [JSON.stringify(options)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  static start(options: IdleChildOptions, dir = here): Child {
+    const child = fork(path.join(dir, 'idle-cost-child.js'), [JSON.stringify(options)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     return new Child(child);
   }
 
@@ -176,7 +181,7 @@ class Child {
 }
 
 interface RunResult {
-  consumer: 'worker' | 'bare';
+  consumer: Consumer;
   shards: number;
   held: number;
   seconds: number;
@@ -191,10 +196,10 @@ const diff = (after: Record<string, number>, before: Record<string, number>) =>
 
 let runNumber = 0;
 
-async function measure(emulators: Emulators, consumer: 'worker' | 'bare', shards: number, stream: string): Promise<RunResult> {
+async function measure(emulators: Emulators, consumer: Consumer, shards: number, stream: string): Promise<RunResult> {
   const id = `idle-${consumer}-${shards}-${Date.now().toString(36)}-${runNumber++}`;
   const child = Child.start({
-    mode: consumer,
+    mode: consumer === 'bare' ? 'bare' : 'worker',
     retrieval: RETRIEVAL,
     streamName: stream,
     applicationName: id,
@@ -202,7 +207,7 @@ async function measure(emulators: Emulators, consumer: 'worker' | 'bare', shards
     dynamoDBEndpoint: emulators.dynamoDBEndpoint,
     idleTimeBetweenReadsMillis: IDLE,
     failoverTimeMillis: FAILOVER,
-  });
+  }, consumer === 'worker-base' ? path.resolve(values.base!, 'bench') : here);
   try {
     await child.ready();
     const started = Date.now();
@@ -214,7 +219,7 @@ async function measure(emulators: Emulators, consumer: 'worker' | 'bare', shards
     }
     // Past the start: every consumer's first reads, the taker's follow-up scans and the first renewals.
     await sleep(Math.max(5_000, FAILOVER / 2));
-    const profile = values.profile && consumer === 'worker' ? path.resolve(values.profile, `${RETRIEVAL}-${shards}-${id}.cpuprofile`) : undefined;
+    const profile = values.profile && consumer !== 'bare' ? path.resolve(values.profile, `${RETRIEVAL}-${shards}-${consumer}-${id}.cpuprofile`) : undefined;
     if (profile) await child.request({ type: 'profile-start' });
     const before = await child.snapshot();
     await sleep(WINDOW_MILLIS);
@@ -247,7 +252,7 @@ const median = (xs: number[]) => {
 
 interface Summary {
   bench: 'idle';
-  consumer: 'worker' | 'bare-sdk';
+  consumer: 'worker' | 'bare-sdk' | 'worker-base';
   retrieval: string;
   source: string;
   shards: number;
@@ -283,7 +288,7 @@ function summarise(runs: RunResult[], baseline: RunResult[] | undefined): Summar
   const slope = (value: number, base: number | undefined) => (base === undefined || first.shards === 1 ? null : Math.round((value - base) / (first.shards - 1)));
   return {
     bench: 'idle',
-    consumer: first.consumer === 'bare' ? 'bare-sdk' : 'worker',
+    consumer: first.consumer === 'bare' ? 'bare-sdk' : first.consumer,
     retrieval: RETRIEVAL,
     source: SOURCE,
     shards: first.shards,
@@ -317,7 +322,7 @@ function printTable(summaries: Summary[]): void {
   say('consumer   shards  held   CPU % (min–max)      calls/s (Kinesis + DynamoDB)   µs CPU/call   RSS      heap     RSS/shard  heap/shard');
   for (const s of summaries) {
     say(
-      `${s.consumer.padEnd(9)} ${String(s.shards).padStart(6)} ${String(s.held).padStart(5)}   ${s.cpuPercent.toFixed(2).padStart(6)} (${s.cpuPercentMin.toFixed(1)}–${s.cpuPercentMax.toFixed(1)})`.padEnd(48) +
+      `${s.consumer.padEnd(11)} ${String(s.shards).padStart(6)} ${String(s.held).padStart(5)}   ${s.cpuPercent.toFixed(2).padStart(6)} (${s.cpuPercentMin.toFixed(1)}–${s.cpuPercentMax.toFixed(1)})`.padEnd(48) +
         `${s.callsPerSecond.total.toFixed(1).padStart(7)} (${s.callsPerSecond.kinesis.toFixed(1)} + ${s.callsPerSecond.dynamodb.toFixed(1)})`.padEnd(31) +
         `${String(s.cpuMicrosPerCall ?? '—').padStart(8)}   ${(s.rssBytes / 2 ** 20).toFixed(0).padStart(4)} MiB ${(s.heapUsedBytes / 2 ** 20).toFixed(1).padStart(6)} MiB ${kib(s.rssPerShardBytes).padStart(10)} ${kib(s.heapPerShardBytes).padStart(10)}`,
     );

@@ -13,6 +13,7 @@ import { toError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { isShardEnd, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import type { ChildShard } from '../processor/types.js';
+import type { PollBeat } from './poll-beat.js';
 import { ReadHealth } from './read-health.js';
 import { CheckpointFilter, startingPosition, toChildShards, unpackRecords } from './records.js';
 import { BatchQueue, type RecordsBatch, type RecordsSource } from './source.js';
@@ -32,6 +33,8 @@ export interface PollingOptions {
   maxPendingBytes?: number;
   /** The shard's hash range: KPL aggregates with a user record outside it are dropped (after resharding). */
   hashKeyRange?: HashKeyRange;
+  /** Shared by a worker's sources: after an empty read, the next one is made on it (see poll-beat.ts). */
+  beat?: PollBeat;
 }
 
 export class PollingRecordsSource implements RecordsSource {
@@ -88,20 +91,30 @@ export class PollingRecordsSource implements RecordsSource {
     if (iterator === undefined) return;
     const filter = new CheckpointFilter(start);
     let lastCallAt: number | undefined;
+    let lastWasEmpty = false;
     let failures = 0;
+    const { beat } = this.options;
     while (!signal.aborted) {
       await this.queue.waitForSpace(signal);
       if (signal.aborted) break;
       const idle = this.options.idleTimeBetweenReadsMillis;
-      const wait = failures > 0 ? Math.max(retryDelayMillis(RETRY.records, failures), idle) : lastCallAt === undefined ? 0 : lastCallAt + idle - this.clock.now();
-      if (wait > 0 && !(await sleepUnlessAborted(this.clock, wait, signal))) break;
-      const callAt = this.clock.now();
+      let onBeat: number | undefined;
+      if (failures === 0 && lastCallAt !== undefined && lastWasEmpty && beat) {
+        // An idle shard polls on the worker's shared beat: never later than due, so no record waits longer.
+        onBeat = await beat.wait(lastCallAt + idle, signal);
+        if (onBeat === undefined) break;
+      } else {
+        const wait = failures > 0 ? Math.max(retryDelayMillis(RETRY.records, failures), idle) : lastCallAt === undefined ? 0 : lastCallAt + idle - this.clock.now();
+        if (wait > 0 && !(await sleepUnlessAborted(this.clock, wait, signal))) break;
+      }
+      const callAt = Math.max(this.clock.now(), onBeat ?? Number.NEGATIVE_INFINITY);
       try {
         const input = { ShardIterator: iterator, Limit: this.options.maxRecords };
         const out: GetRecordsCommandOutput = await this.call('GetRecords', AWS_DEADLINES.getRecords, signal, (abortSignal) => this.kinesis.send(new GetRecordsCommand(input), { abortSignal }));
         failures = 0;
         this.health.succeeded();
         lastCallAt = callAt;
+        lastWasEmpty = (out.Records?.length ?? 0) === 0 && !(out.MillisBehindLatest! > 0);
         const { records, bytes, lastSequenceNumber } = unpackRecords(out.Records, shardId, this.options.hashKeyRange, this.logger);
         if (lastSequenceNumber) this.lastReceived = lastSequenceNumber;
         const isShardEnd = !out.NextShardIterator;
