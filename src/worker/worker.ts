@@ -328,6 +328,7 @@ export class Worker {
         initialTimestamp: config.initialPositionTimestamp,
         maxRecords: config.maxRecords,
         idleTimeBetweenReadsMillis: config.idleTimeBetweenReadsInMillis,
+        maxIdleTimeBetweenReadsMillis: config.maxIdleTimeBetweenReadsInMillis,
         maxPendingBatches: config.maxPendingProcessRecordsInput,
         hashKeyRange: lease.hashKeyRange,
         beat: this.pollBeat,

@@ -10,7 +10,7 @@ import { GetRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { VirtualClock, flushMicrotasks } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { PollBeat } from '../../src/retrieval/poll-beat.js';
-import { PollingRecordsSource } from '../../src/retrieval/polling.js';
+import { PollingRecordsSource, idlePace } from '../../src/retrieval/polling.js';
 
 describe('PollBeat', () => {
   test('waits for the latest beat at or before the due time; at once when it has passed', async () => {
@@ -74,10 +74,19 @@ function fakeKinesis(clock: VirtualClock, records: (call: number) => number) {
   return { client: client as unknown as KinesisClient, calls };
 }
 
-function source(clock: VirtualClock, kinesis: KinesisClient, beat: PollBeat | undefined, idle = 1_000) {
+function source(clock: VirtualClock, kinesis: KinesisClient, beat: PollBeat | undefined, idle = 1_000, maxIdle?: number) {
   return new PollingRecordsSource(
     kinesis,
-    { streamName: 's', shardId: 'shardId-0', start: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 }, maxRecords: 100, idleTimeBetweenReadsMillis: idle, maxPendingBatches: 1_000, beat },
+    {
+      streamName: 's',
+      shardId: 'shardId-0',
+      start: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 },
+      maxRecords: 100,
+      idleTimeBetweenReadsMillis: idle,
+      maxPendingBatches: 1_000,
+      beat,
+      maxIdleTimeBetweenReadsMillis: maxIdle,
+    },
     clock,
     silentLogger,
   );
@@ -166,6 +175,28 @@ describe('PollingRecordsSource on the beat', () => {
     drain(s, stop.signal);
     await clock.advance(3_000);
     assert.deepEqual(shard.calls, [130, 1_130, 2_130, 3_130]);
+    stop.abort();
+    await s.close();
+  });
+});
+
+describe('maxIdleTimeBetweenReadsInMillis (opt-in)', () => {
+  test('idlePace: the idle time, doubling from the second empty read up to the maximum; off when not above the idle time', () => {
+    assert.deepEqual([0, 1, 2, 3, 4, 5].map((n) => idlePace(1_000, 5_000, n)), [1_000, 1_000, 2_000, 4_000, 5_000, 5_000]);
+    assert.deepEqual([1, 2, 3].map((n) => idlePace(1_000, undefined, n)), [1_000, 1_000, 1_000]);
+    assert.deepEqual([1, 2, 3].map((n) => idlePace(1_000, 1_000, n)), [1_000, 1_000, 1_000]);
+    assert.deepEqual([1, 2, 3, 9].map((n) => idlePace(0, 1_000, n)), [0, 400, 800, 1_000]);
+  });
+
+  test('empty reads space out up to the maximum, on the beat; a read with records brings the idle time back at once', async () => {
+    const clock = new VirtualClock();
+    const beat = PollBeat.forIdleMillis(clock, 1_000)!;
+    const stop = new AbortController();
+    const shard = fakeKinesis(clock, (call) => (call === 6 ? 1 : 0));
+    const s = source(clock, shard.client, beat, 1_000, 4_000);
+    drain(s, stop.signal);
+    await clock.advance(20_000);
+    assert.deepEqual(shard.calls.slice(0, 9), [0, 1_000, 3_000, 7_000, 11_000, 15_000, 16_000, 17_000, 19_000]);
     stop.abort();
     await s.close();
   });
