@@ -49,6 +49,8 @@ export interface IdleSnapshot {
   readonly reading: number;
   /** Calls ended so far, by "service Operation[ purpose]". */
   readonly calls: Record<string, number>;
+  /** Batches handed to the consumers so far: one per GetRecords, or per fan-out event. */
+  readonly batches: number;
 }
 
 export type IdleChildMessage = IdleSnapshot | { type: 'ready' } | { type: 'done' } | { type: 'error'; message: string };
@@ -60,6 +62,7 @@ const count = (key: string) => {
   calls[key] = (calls[key] ?? 0) + 1;
 };
 const reading = new Set<string>();
+let batches = 0;
 const stop = new AbortController();
 
 
@@ -81,7 +84,10 @@ async function runWorker(): Promise<() => Promise<number>> {
     shutdownTimeoutMillis: 10_000,
   });
   worker.events.on('aws.call', ({ service, operation, purpose }) => count(purpose === undefined ? `${service} ${operation}` : `${service} ${operation} ${purpose}`));
-  worker.events.on('records.delivered', ({ shardId }) => reading.add(shardId));
+  worker.events.on('records.delivered', ({ shardId }) => {
+    batches++;
+    reading.add(shardId);
+  });
   worker.events.on('lease.lost', ({ leaseKey }) => reading.delete(leaseKey));
   await worker.start();
   const held = () => workerInternals(worker).leases.heldLeases().length;
@@ -113,6 +119,16 @@ async function runBare(): Promise<() => Promise<number>> {
   } while (token);
   const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
   const renewMillis = Math.floor(options.failoverTimeMillis / 3) - 25;
+  // A plain loop still has to live with a connection the server closed as it was reused (ECONNRESET).
+  const attempt = async <T>(key: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await fn();
+    } catch {
+      return undefined;
+    } finally {
+      count(key);
+    }
+  };
   const loops = shards.map(async (shardId) => {
     await dynamodb.send(new PutItemCommand({ TableName: table, Item: { leaseKey: { S: shardId }, leaseCounter: { N: '0' } } }));
     let counter = 0;
@@ -120,28 +136,29 @@ async function runBare(): Promise<() => Promise<number>> {
       while (!stop.signal.aborted) {
         await sleep(renewMillis);
         if (stop.signal.aborted) break;
-        await dynamodb.send(
-          new UpdateItemCommand({
-            TableName: table,
-            Key: { leaseKey: { S: shardId } },
-            ConditionExpression: '#c = :c',
-            UpdateExpression: 'SET #c = :n',
-            ExpressionAttributeNames: { '#c': 'leaseCounter' },
-            ExpressionAttributeValues: { ':c': { N: String(counter) }, ':n': { N: String(counter + 1) } },
-          }),
-        );
-        counter++;
-        count('dynamodb UpdateItem renew');
+        const input = {
+          TableName: table,
+          Key: { leaseKey: { S: shardId } },
+          ConditionExpression: '#c = :c',
+          UpdateExpression: 'SET #c = :n',
+          ExpressionAttributeNames: { '#c': 'leaseCounter' },
+          ExpressionAttributeValues: { ':c': { N: String(counter) }, ':n': { N: String(counter + 1) } },
+        };
+        if (await attempt('dynamodb UpdateItem renew', () => dynamodb.send(new UpdateItemCommand(input)))) counter++;
       }
     })();
-    let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: options.streamName, ShardId: shardId, ShardIteratorType: 'LATEST' }))).ShardIterator;
-    count('kinesis GetShardIterator');
-    while (!stop.signal.aborted && iterator) {
+    const getIterator = async () =>
+      (await attempt('kinesis GetShardIterator', () => kinesis.send(new GetShardIteratorCommand({ StreamName: options.streamName, ShardId: shardId, ShardIteratorType: 'LATEST' }))))?.ShardIterator;
+    let iterator: string | undefined;
+    while (!stop.signal.aborted) {
       const started = performance.now();
-      const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-      count('kinesis GetRecords');
-      reading.add(shardId);
-      iterator = out.NextShardIterator;
+      iterator ??= await getIterator();
+      const out = iterator === undefined ? undefined : await attempt('kinesis GetRecords', () => kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 })));
+      if (out) {
+        batches++;
+        reading.add(shardId);
+      }
+      iterator = out?.NextShardIterator;
       await sleep(options.idleTimeBetweenReadsMillis - (performance.now() - started));
     }
     await renewals;
@@ -166,7 +183,7 @@ async function handle(message: IdleChildRequest, shutdown: () => Promise<number>
       const at = performance.now();
       if (message.gc) (globalThis as { gc?: () => void }).gc?.();
       const mem = process.memoryUsage();
-      send({ type: 'snapshot', at, cpuMicros: cpu.user + cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, held: heldCount(), reading: reading.size, calls: { ...calls } });
+      send({ type: 'snapshot', at, cpuMicros: cpu.user + cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, held: heldCount(), reading: reading.size, calls: { ...calls }, batches });
       return;
     }
     case 'profile-start':
