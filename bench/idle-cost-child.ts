@@ -31,6 +31,8 @@ export interface IdleChildOptions {
   readonly dynamoDBEndpoint: string;
   readonly idleTimeBetweenReadsMillis: number;
   readonly failoverTimeMillis: number;
+  /** The opt-in back-off of idle reads (worker only). */
+  readonly maxIdleTimeBetweenReadsMillis?: number;
 }
 
 export type IdleChildRequest = { type: 'snapshot'; gc?: boolean } | { type: 'profile-start' } | { type: 'profile-stop'; file: string } | { type: 'stop' };
@@ -75,6 +77,7 @@ async function runWorker(): Promise<() => Promise<number>> {
       initialPositionInStream: 'LATEST',
       retrievalMode: options.retrieval === 'fanout' ? 'FANOUT' : 'POLLING',
       idleTimeBetweenReadsInMillis: options.idleTimeBetweenReadsMillis,
+      maxIdleTimeBetweenReadsInMillis: options.maxIdleTimeBetweenReadsMillis,
       failoverTimeMillis: options.failoverTimeMillis,
       kinesisEndpoint: options.kinesisEndpoint,
       dynamoDBEndpoint: options.dynamoDBEndpoint,

@@ -6,7 +6,7 @@
  *
  *   npm run bench:idle -- [--shards 8,64,256,1024] [--seconds 30] [--retrieval polling|fanout]
  *                         [--source kinesalite|kinesis-local] [--repeat 1] [--no-bare] [--json] [--profile DIR]
- *                         [--base DIR]
+ *                         [--base DIR] [--failover 10000] [--idle 1500] [--max-idle MS]
  *
  * For each shard count it runs the kcl-ts Worker and, unless --no-bare, a bare SDK v3 loop making the same calls
  * (GetRecords per shard every idle interval, one UpdateItem per lease every renewal period; polling only), in
@@ -54,6 +54,7 @@ const { values } = parseArgs({
     failover: { type: 'string', default: '10000' },
     idle: { type: 'string', default: '1500' },
     base: { type: 'string' },
+    'max-idle': { type: 'string' },
   },
 });
 const RETRIEVAL = values.retrieval === 'fanout' ? 'fanout' : 'polling';
@@ -212,6 +213,7 @@ async function measure(emulators: Emulators, consumer: Consumer, shards: number,
     dynamoDBEndpoint: emulators.dynamoDBEndpoint,
     idleTimeBetweenReadsMillis: IDLE,
     failoverTimeMillis: FAILOVER,
+    maxIdleTimeBetweenReadsMillis: values['max-idle'] === undefined ? undefined : Number(values['max-idle']),
   }, consumer === 'worker-base' ? path.resolve(values.base!, 'bench') : here);
   try {
     await child.ready();

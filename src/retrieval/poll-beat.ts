@@ -1,7 +1,7 @@
 /**
- * The beat idle shards poll on (docs/performance.md, 'Idle shards'). Waking the process costs more CPU than the
- * GetRecords call it wakes for: one call per wake-up costs about three times as much as the same call made
- * together with others. So the polling sources of one worker share a beat: a shard whose last read was empty
+ * The beat idle shards poll on (docs/performance.md, 'Idle shards'). Waking the process for a single GetRecords
+ * costs about twice the CPU of the same call made together with others. So the polling sources of one worker
+ * share a beat: a shard whose last read was empty
  * makes its next call on the latest beat at or before the moment it is due, and every shard due around the same
  * time calls in the same wake-up.
  *

@@ -148,7 +148,7 @@ export class Worker {
       this.subscriber = options.kinesisSubscriptions ?? (options.kinesis ? options.kinesis : this.own(createKinesisSubscriptionClient(clientOptions)));
     }
     this.dynamodb = options.dynamodb ?? this.own(createDynamoDBClient(clientOptions));
-    this.pollBeat = PollBeat.forIdleMillis(this.clock, this.config.idleTimeBetweenReadsInMillis);
+    this.pollBeat = this.config.retrievalMode === 'POLLING' ? PollBeat.forIdleMillis(this.clock, this.config.idleTimeBetweenReadsInMillis) : undefined;
     this.leaseTable = new LeaseTable(this.dynamodb, this.config.tableName, this.clock, {
       // A lease write answered after its renewal period is worth nothing and holds up the lease's next write.
       writeDeadlineMillis: renewIntervalMillis(this.config),
