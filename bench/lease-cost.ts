@@ -17,7 +17,7 @@ import { startLocalStack } from '../src/local/stack.js';
 import { ensureStream } from '../src/local/streams.js';
 import { Worker } from '../src/worker/worker.js';
 import { workerInternals } from '../src/worker/internals.js';
-import type { RecordProcessor } from '../src/processor/types.js';
+import { idleProcessor } from './idle-processor.js';
 import { javaLeaseCalls } from './chaos/analysis.js';
 import { countLeaseTableCalls, type LeaseTableCallCounts } from './lease-calls.js';
 
@@ -32,13 +32,6 @@ const WINDOW_MILLIS = Number(values.window) * 1000;
 const FAILOVER = Number(values.failover);
 const FLEETS = values.fleets.split(',').map((f) => f.split('x').map(Number) as [number, number]);
 
-const idleProcessor = (): RecordProcessor => ({
-  initialize: () => undefined,
-  processRecords: () => undefined,
-  leaseLost: () => undefined,
-  shardEnded: (i) => i.checkpointer.checkpoint(),
-  shutdownRequested: () => undefined,
-});
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -67,6 +67,16 @@ function sdkLogger(logger: Logger | undefined): WarningsOnlyLogger {
   return new WarningsOnlyLogger(logger);
 }
 
+/**
+ * Removes the SDK's per-call logging step. Given any logger but its own no-op one, that step builds a redacted
+ * copy of every call's input and output for `logger.info`, which sdkLogger drops: work on every call for nothing.
+ * The SDK's warnings still reach sdkLogger; failures are reported by callAws.
+ */
+function withoutCallLogging<T extends { middlewareStack: { remove(name: string): boolean } }>(client: T): T {
+  client.middlewareStack.remove('loggerMiddleware');
+  return client;
+}
+
 /** Region used when nothing names one and the endpoint is an emulator (emulators accept any region). */
 export const LOCAL_REGION = 'us-east-1';
 
@@ -182,7 +192,7 @@ function providerFor(entry: string): AwsCredentialIdentityProvider {
 }
 
 export function createKinesisClient(options: AwsClientOptions): KinesisClient {
-  return new KinesisClient({
+  return withoutCallLogging(new KinesisClient({
     region: resolveRegion(options),
     endpoint: options.kinesisEndpoint,
     credentials: resolveCredentials(options.credentials, [options.kinesisEndpoint]),
@@ -191,7 +201,7 @@ export function createKinesisClient(options: AwsClientOptions): KinesisClient {
     ...kinesisWire(options),
     // Retries are ours (common/retry.ts): the SDK's would multiply with them and hide failing calls.
     maxAttempts: 1,
-  });
+  }));
 }
 
 /**
@@ -203,7 +213,7 @@ export function createKinesisClient(options: AwsClientOptions): KinesisClient {
  */
 export function createKinesisSubscriptionClient(options: AwsClientOptions & { transport?: SubscriptionTransport }): KinesisClient {
   const transport = options.transport ?? subscriptionTransport(options.kinesisEndpoint);
-  return new KinesisClient({
+  return withoutCallLogging(new KinesisClient({
     region: resolveRegion(options),
     endpoint: options.kinesisEndpoint,
     credentials: resolveCredentials(options.credentials, [options.kinesisEndpoint]),
@@ -214,18 +224,18 @@ export function createKinesisSubscriptionClient(options: AwsClientOptions & { tr
     logger: sdkLogger(options.logger),
     ...kinesisWire(options),
     maxAttempts: 1,
-  });
+  }));
 }
 
 export function createDynamoDBClient(options: AwsClientOptions): DynamoDBClient {
-  return new DynamoDBClient({
+  return withoutCallLogging(new DynamoDBClient({
     region: resolveRegion(options),
     endpoint: options.dynamoDBEndpoint,
     credentials: resolveCredentials(options.credentials, [options.dynamoDBEndpoint]),
     requestHandler: httpHandler(options.requestTimeoutMillis ?? 30_000, options.logger),
     logger: sdkLogger(options.logger),
     maxAttempts: 1,
-  });
+  }));
 }
 
 export interface CloudWatchClientOptions extends AwsClientOptions {
@@ -239,12 +249,12 @@ export interface CloudWatchClientOptions extends AwsClientOptions {
  * time, off the record path, and must never compete with Kinesis or DynamoDB for connections.
  */
 export function createCloudWatchClient(options: CloudWatchClientOptions): CloudWatchClient {
-  return new CloudWatchClient({
+  return withoutCallLogging(new CloudWatchClient({
     region: resolveRegion(options) ?? (isLoopbackEndpoint(options.cloudWatchEndpoint) ? LOCAL_REGION : undefined),
     endpoint: options.cloudWatchEndpoint,
     credentials: resolveCredentials(options.cloudWatchCredentials ?? options.credentials, [options.cloudWatchEndpoint]),
     requestHandler: httpHandler(options.requestTimeoutMillis ?? 30_000, options.logger, 4),
     logger: sdkLogger(options.logger),
     maxAttempts: 1,
-  });
+  }));
 }

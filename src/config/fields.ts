@@ -273,6 +273,14 @@ export const CORE_FIELDS = {
   // Kinesis GetRecords rejects a Limit above 10000.
   maxRecords: defaulted(numberKind({ integer: true, min: 1, max: 10_000 }), 10_000, { doc: 'polling: GetRecords limit (1–10000)' }),
   idleTimeBetweenReadsInMillis: defaulted(numberKind(NON_NEGATIVE), 1_500, { doc: 'polling: minimum time between GetRecords calls on a shard' }),
+  maxIdleTimeBetweenReadsInMillis: optional(numberKind(NON_NEGATIVE), {
+    doc:
+      'polling, opt-in: on a shard whose reads keep coming back empty the time between GetRecords calls doubles ' +
+      'from `idleTimeBetweenReadsInMillis` up to this, and is back at once after a read with records; fewer calls ' +
+      'per idle shard, but a record arriving on a long-idle shard may wait this long (values at or below ' +
+      '`idleTimeBetweenReadsInMillis` change nothing)',
+    defaultDoc: 'off',
+  }),
   millisBehindLatestThresholdForReducedTps: optional(numberKind(NON_NEGATIVE), {
     doc: 'polling: read less often when this close to the tip',
     defaultDoc: 'off',

@@ -13,6 +13,7 @@ import { toError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { isShardEnd, type ExtendedSequenceNumber } from '../checkpoint/sequence.js';
 import type { ChildShard } from '../processor/types.js';
+import type { PollBeat } from './poll-beat.js';
 import { ReadHealth } from './read-health.js';
 import { CheckpointFilter, startingPosition, toChildShards, unpackRecords } from './records.js';
 import { BatchQueue, type RecordsBatch, type RecordsSource } from './source.js';
@@ -32,6 +33,10 @@ export interface PollingOptions {
   maxPendingBytes?: number;
   /** The shard's hash range: KPL aggregates with a user record outside it are dropped (after resharding). */
   hashKeyRange?: HashKeyRange;
+  /** Shared by a worker's sources: after an empty read, the next one is made on it (see poll-beat.ts). */
+  beat?: PollBeat;
+  /** Opt-in: after consecutive empty reads the idle time doubles up to this (docs/retrieval.md, 'Polling'). */
+  maxIdleTimeBetweenReadsMillis?: number;
 }
 
 export class PollingRecordsSource implements RecordsSource {
@@ -88,20 +93,33 @@ export class PollingRecordsSource implements RecordsSource {
     if (iterator === undefined) return;
     const filter = new CheckpointFilter(start);
     let lastCallAt: number | undefined;
+    let lastWasEmpty = false;
+    let emptyReads = 0;
     let failures = 0;
+    const { beat } = this.options;
     while (!signal.aborted) {
       await this.queue.waitForSpace(signal);
       if (signal.aborted) break;
       const idle = this.options.idleTimeBetweenReadsMillis;
-      const wait = failures > 0 ? Math.max(retryDelayMillis(RETRY.records, failures), idle) : lastCallAt === undefined ? 0 : lastCallAt + idle - this.clock.now();
-      if (wait > 0 && !(await sleepUnlessAborted(this.clock, wait, signal))) break;
-      const callAt = this.clock.now();
+      const pace = idlePace(idle, this.options.maxIdleTimeBetweenReadsMillis, emptyReads);
+      let onBeat: number | undefined;
+      if (failures === 0 && lastCallAt !== undefined && lastWasEmpty && beat) {
+        // An idle shard polls on the worker's shared beat: never later than due, so no record waits longer.
+        onBeat = await beat.wait(lastCallAt + pace, signal);
+        if (onBeat === undefined) break;
+      } else {
+        const wait = failures > 0 ? Math.max(retryDelayMillis(RETRY.records, failures), idle) : lastCallAt === undefined ? 0 : lastCallAt + pace - this.clock.now();
+        if (wait > 0 && !(await sleepUnlessAborted(this.clock, wait, signal))) break;
+      }
+      const callAt = Math.max(this.clock.now(), onBeat ?? Number.NEGATIVE_INFINITY);
       try {
         const input = { ShardIterator: iterator, Limit: this.options.maxRecords };
         const out: GetRecordsCommandOutput = await this.call('GetRecords', AWS_DEADLINES.getRecords, signal, (abortSignal) => this.kinesis.send(new GetRecordsCommand(input), { abortSignal }));
         failures = 0;
         this.health.succeeded();
         lastCallAt = callAt;
+        lastWasEmpty = (out.Records?.length ?? 0) === 0 && !(out.MillisBehindLatest! > 0);
+        emptyReads = lastWasEmpty ? emptyReads + 1 : 0;
         const { records, bytes, lastSequenceNumber } = unpackRecords(out.Records, shardId, this.options.hashKeyRange, this.logger);
         if (lastSequenceNumber) this.lastReceived = lastSequenceNumber;
         const isShardEnd = !out.NextShardIterator;
@@ -170,4 +188,14 @@ export class PollingRecordsSource implements RecordsSource {
     }
     return undefined;
   }
+}
+
+/**
+ * Time from one GetRecords to the next after `emptyReads` empty reads in a row: the idle time, doubling from the
+ * second empty read on up to the opt-in maximum (off when unset or not above the idle time).
+ */
+export function idlePace(idleMillis: number, maxIdleMillis: number | undefined, emptyReads: number): number {
+  if (maxIdleMillis === undefined || maxIdleMillis <= idleMillis || emptyReads < 2) return idleMillis;
+  // From an idle time of 0, doubling starts at the 200 ms that keeps one reader within Kinesis' 5 reads a second.
+  return Math.min(maxIdleMillis, Math.max(idleMillis, 200) * 2 ** Math.min(emptyReads - 1, 30));
 }

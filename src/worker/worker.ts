@@ -25,6 +25,7 @@ import { ShardConsumer } from '../lifecycle/shard-consumer.js';
 import type { RecordProcessorFactory } from '../processor/types.js';
 import { ensureStreamConsumer } from '../retrieval/consumer-registration.js';
 import { FanOutRecordsSource } from '../retrieval/fanout.js';
+import { PollBeat } from '../retrieval/poll-beat.js';
 import { PollingRecordsSource } from '../retrieval/polling.js';
 import type { RecordsSource } from '../retrieval/source.js';
 import type { ExtendedSequenceNumber } from '../checkpoint/sequence.js';
@@ -118,6 +119,8 @@ export class Worker {
   private readonly unlistenSignal: () => void = () => undefined;
   /** Prometheus metrics, the status model and its HTTP server; undefined when none is configured. */
   private readonly statusService: StatusService | undefined;
+  /** The beat idle shards poll on (polling only). */
+  private readonly pollBeat: PollBeat | undefined;
 
   constructor(private readonly options: WorkerOptions) {
     this.config = buildConfig(options.config);
@@ -146,6 +149,7 @@ export class Worker {
       this.subscriber = options.kinesisSubscriptions ?? (options.kinesis ? options.kinesis : this.own(createKinesisSubscriptionClient(clientOptions)));
     }
     this.dynamodb = options.dynamodb ?? this.own(createDynamoDBClient(clientOptions));
+    this.pollBeat = this.config.retrievalMode === 'POLLING' ? PollBeat.forIdleMillis(this.clock, this.config.idleTimeBetweenReadsInMillis) : undefined;
     this.leaseTable = new LeaseTable(this.dynamodb, this.config.tableName, this.clock, {
       // A lease write answered after its renewal period is worth nothing and holds up the lease's next write.
       writeDeadlineMillis: renewIntervalMillis(this.config),
@@ -325,8 +329,10 @@ export class Worker {
         initialTimestamp: config.initialPositionTimestamp,
         maxRecords: config.maxRecords,
         idleTimeBetweenReadsMillis: config.idleTimeBetweenReadsInMillis,
+        maxIdleTimeBetweenReadsMillis: config.maxIdleTimeBetweenReadsInMillis,
         maxPendingBatches: config.maxPendingProcessRecordsInput,
         hashKeyRange: lease.hashKeyRange,
+        beat: this.pollBeat,
       },
       this.clock,
       logger,
