@@ -1,7 +1,7 @@
 /**
  * What an idle shard costs: one consumer holding N shards of an empty stream, measured in its own process
  * (bench/idle-cost-child.ts) over a window once it has taken them all and reads every one of them. Emulators run
- * in other processes (kinesalite and kinesis-local as children, dynalite in this one), so the CPU figure is the
+ * in other processes (bench/emulator-process.ts; kinesis-local's dynalite in this one), so the CPU figure is the
  * consumer's alone.
  *
  *   npm run bench:idle -- [--shards 8,64,256,1024] [--seconds 30] [--retrieval polling|fanout]
@@ -24,21 +24,18 @@
  *   heapPerShardBytes (slope against the 1-shard run; null for the 1-shard run), node, cpus.
  * Without --json it prints a table. It asserts nothing.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DeleteStreamCommand } from '@aws-sdk/client-kinesis';
 import { createKinesisClient } from '../src/aws/clients.js';
 import { startLocalStack } from '../src/local/stack.js';
 import { ensureStream } from '../src/local/streams.js';
-import { forEachLine } from '../src/common/lines.js';
 import { killOnProcessExit, terminate, whenExited } from '../src/common/child-process.js';
+import { startEmulator } from './emulator-process.js';
 import type { IdleChildMessage, IdleChildOptions, IdleChildRequest, IdleSnapshot } from './idle-cost-child.js';
 
 const { values } = parseArgs({
@@ -71,7 +68,6 @@ const CONSUMERS: Consumer[] = ['worker', ...(RETRIEVAL === 'polling' && !values[
 const JSON_OUT = values.json;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const requireFromHere = createRequire(import.meta.url);
 const say = (line: string) => (JSON_OUT ? process.stderr : process.stdout).write(`${line}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -81,46 +77,11 @@ interface Emulators {
   stop(): Promise<void>;
 }
 
-/** kinesalite in a child process bound to 127.0.0.1, dynalite in this process. */
-async function startKinesalite(): Promise<Emulators> {
-  const main = requireFromHere.resolve('kinesalite');
-  const script = `const s=require(${JSON.stringify(main)})({createStreamMs:0,deleteStreamMs:0,updateStreamMs:0,shardLimit:100000});s.listen(0,'127.0.0.1',()=>console.log('PORT '+s.address().port))`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  killOnProcessExit(child);
-  const exited = whenExited(child);
-  const port = await new Promise<number>((resolve, reject) => {
-    forEachLine(child.stdout!, (line) => {
-      const m = /^PORT (\d+)/.exec(line);
-      if (m) resolve(Number(m[1]));
-    });
-    void exited.then((e) => reject(new Error(`kinesalite exited (code ${e.code})`)));
-  });
-  const dynamo = await startDynalite();
-  return {
-    kinesisEndpoint: `http://127.0.0.1:${port}`,
-    dynamoDBEndpoint: dynamo.endpoint,
-    stop: async () => {
-      await terminate(child, exited, 2_000);
-      await dynamo.close();
-    },
-  };
-}
-
-async function startDynalite(): Promise<{ endpoint: string; close(): Promise<void> }> {
-  const dynalite = requireFromHere('dynalite') as (o: object) => http.Server;
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
-
 async function startEmulators(): Promise<Emulators> {
-  if (SOURCE === 'kinesalite') return startKinesalite();
+  if (SOURCE === 'kinesalite') {
+    const [kinesalite, dynalite] = await Promise.all([startEmulator('kinesalite'), startEmulator('dynalite')]);
+    return { kinesisEndpoint: kinesalite.endpoint, dynamoDBEndpoint: dynalite.endpoint, stop: async () => void (await Promise.all([kinesalite.stop(), dynalite.stop()])) };
+  }
   const stack = await startLocalStack();
   return { kinesisEndpoint: stack.kinesisEndpoint, dynamoDBEndpoint: stack.dynamodbEndpoint, stop: () => stack.stop() };
 }

@@ -15,7 +15,7 @@
  *
  * --compare-dist DIR adds a run of each daemon mode with the daemon taken from another build's dist/ (e.g. a
  * worktree of the main branch after `npx tsc`), interleaved with the others: before/after in one run.
- * --profile DIR writes a V8 CPU profile of every consumer process into DIR (bench/cpuprofile-top.ts summarises one).
+ * --profile DIR writes a V8 CPU profile of every consumer process into DIR (bench/profile-summary.ts summarises one).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
