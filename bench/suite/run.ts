@@ -17,7 +17,6 @@
  *                    [--fanout-records 8000] [--idle-seconds 20] [--skip fanout,idle,python,…]
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -234,22 +233,53 @@ async function main(): Promise<void> {
   }
 
   // ---- idle cost
-  if (!SKIP.has('idle')) await idle();
+  if (!SKIP.has('idle')) await idle('polling');
+  if (!SKIP.has('idle') && !SKIP.has('fanout')) await idle('fanout');
+}
+
+interface IdleLine {
+  consumer: string;
+  retrieval: string;
+  source: string;
+  shards: number;
+  held: number;
+  cpuPercent: number;
+  cpuMicrosPerCall: number;
+  callsPerSecond: { kinesis: number; dynamodb: number; total: number };
+  rssPerShardBytes: number | null;
+  heapPerShardBytes: number | null;
 }
 
 /** The idle figures come from bench/idle-cost.ts, run as a process of its own (it starts its own emulators). */
-async function idle(): Promise<void> {
+async function idle(retrieval: 'polling' | 'fanout'): Promise<void> {
   const script = path.join(here, '../idle-cost.js');
-  if (!existsSync(script)) {
-    console.log('\nIdle cost: bench/idle-cost.ts is not built; skipped');
-    return;
-  }
-  const child = spawn(process.execPath, [script, '--shards', '8,64', '--seconds', String(IDLE_SECONDS), '--json'], { stdio: ['ignore', 'pipe', 'inherit'], cwd: repoRoot });
-  const lines: string[] = [];
-  forEachLine(child.stdout!, (line) => lines.push(line));
+  const args = [script, '--shards', '8,64', '--seconds', String(IDLE_SECONDS), '--retrieval', retrieval, '--json', ...(retrieval === 'fanout' ? ['--no-bare'] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: repoRoot });
+  const lines: IdleLine[] = [];
+  forEachLine(child.stdout!, (line) => {
+    if (line.startsWith('{')) lines.push(JSON.parse(line) as IdleLine);
+  });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  console.log('\nIdle cost (bench/idle-cost.ts)');
-  for (const line of lines) console.log(line);
+  const source = lines[0]?.source ?? '?';
+  console.log(`\nIdle: a consumer holding N shards of an empty stream, ${IDLE_SECONDS} s window (bench/idle-cost.ts; ${retrieval} on ${source})`);
+  const mib = (b: number | null) => (b === null ? '–' : `${(b / 2 ** 20).toFixed(2)}`);
+  console.log(
+    table(
+      ['consumer', 'shards held', 'CPU % of a core', 'Kinesis calls/s', 'DynamoDB calls/s', 'CPU µs per call', 'RSS MiB per shard', 'heap MiB per shard'],
+      lines
+        .filter((l) => l.shards > 1)
+        .map((l) => [
+          l.consumer === 'bare-sdk' ? 'bare SDK loop, same calls' : `kcl-ts Worker, ${l.retrieval}`,
+          String(l.held),
+          l.cpuPercent.toFixed(2),
+          l.callsPerSecond.kinesis.toFixed(1),
+          l.callsPerSecond.dynamodb.toFixed(1),
+          l.cpuMicrosPerCall.toFixed(0),
+          mib(l.rssPerShardBytes),
+          mib(l.heapPerShardBytes),
+        ]),
+    ),
+  );
   if (code !== 0) console.log(`idle-cost exited with code ${code}`);
 }
 
