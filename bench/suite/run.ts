@@ -14,7 +14,11 @@
  * interleaved (run 1 of every consumer, then run 2, …) so a slow minute of the machine hits all of them alike.
  *
  *   npm run bench -- [--records 80000] [--shards 8] [--record-bytes 1024] [--reps 3]
- *                    [--fanout-records 8000] [--idle-seconds 20] [--skip fanout,idle,python,…]
+ *                    [--fanout-records 8000] [--idle-seconds 20] [--skip fanout,idle,python,…] [--base DIR]
+ *
+ * --base DIR adds "before" rows from another build in the same run: DIR is that build's compiled tree (its
+ * `dist/`), into which this build's dist/bench/suite/consumer.js and dist/bench/bare-loop.js are copied; it runs
+ * the Worker and the daemon with that build's code and its own defaults.
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -41,6 +45,7 @@ const { values } = parseArgs({
     'fanout-records': { type: 'string', default: '8000' },
     'idle-seconds': { type: 'string', default: '20' },
     skip: { type: 'string', default: '' },
+    base: { type: 'string' },
   },
 });
 const RECORDS = Number(values.records);
@@ -58,6 +63,8 @@ const consumerScript = path.join(here, 'consumer.js');
 
 interface Consumer {
   name: string;
+  /** The consumer script to run: this build's, or a --base build's. */
+  script?: string;
   kind: 'bare' | 'worker' | 'daemon';
   options: Omit<ConsumerOptions, 'stream' | 'records' | 'kinesisEndpoint' | 'dynamoDBEndpoint'>;
 }
@@ -73,7 +80,7 @@ interface RunResult {
 /** Runs one consumer process to completion and charges it. */
 async function runConsumer(consumer: Consumer, base: Omit<ConsumerOptions, 'applicationName'>, run: string): Promise<RunResult> {
   const options: ConsumerOptions = { ...base, ...consumer.options, applicationName: `bench-${run}` };
-  const child = spawn(process.execPath, [consumerScript, consumer.kind, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: repoRoot });
+  const child = spawn(process.execPath, [consumer.script ?? consumerScript, consumer.kind, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: repoRoot });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let ready: { at: number; cpu: ReturnType<typeof sampleTree> } | undefined;
   const deadline = setTimeout(() => child.kill('SIGKILL'), RUN_DEADLINE_MILLIS);
@@ -191,6 +198,11 @@ async function main(): Promise<void> {
         ...workerConsumers('POLLING', 'polling'),
         ...(SKIP.has('daemon') ? [] : [{ name: 'MultiLangDaemon, Node child per shard', kind: 'daemon' as const, options: { executableName: nodeChild(), config: daemonPolling } }]),
       ];
+      if (values.base) {
+        const script = path.join(path.resolve(values.base), 'bench/suite/consumer.js');
+        consumers.push({ name: 'before: kcl-ts Worker, polling', kind: 'worker', script, options: { config: daemonPolling } });
+        if (!SKIP.has('daemon')) consumers.push({ name: 'before: MultiLangDaemon, Node child per shard', kind: 'daemon', script, options: { executableName: nodeChild(), config: daemonPolling } });
+      }
       const python = path.join(repoRoot, 'bench/children/python-counter.py');
       if (!SKIP.has('daemon') && !SKIP.has('python')) {
         consumers.push({ name: 'MultiLangDaemon, Python child per shard', kind: 'daemon', options: { executableName: `python3 ${python}`, config: daemonPolling } });
@@ -204,7 +216,7 @@ async function main(): Promise<void> {
       const worker = m.get(consumers[1]!.name);
       const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : '–');
       console.log(`Worker (CBOR) CPU per record vs the bare loop: ${ratio(worker?.total, bare?.total)}`);
-      for (const c of consumers.filter((c) => c.kind === 'daemon')) {
+      for (const c of consumers.filter((c) => c.kind === 'daemon' && !c.script)) {
         const d = m.get(c.name);
         console.log(`${c.name}: throughput ${ratio(d?.rate, worker?.rate)} of the Worker's (CBOR); the daemon process's own CPU per record ${ratio(d?.own, worker?.own)} of the Worker's`);
       }
