@@ -5,7 +5,8 @@
  */
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 
-export async function drainWithBareLoop(kinesis: KinesisClient, stream: string): Promise<number> {
+/** `onPage` sees the number of records of every page read. */
+export async function drainWithBareLoop(kinesis: KinesisClient, stream: string, onPage: (records: number) => void = () => undefined): Promise<number> {
   const shards = (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
   const counts = await Promise.all(
     shards.map(async (shard) => {
@@ -17,6 +18,7 @@ export async function drainWithBareLoop(kinesis: KinesisClient, stream: string):
         const got = out.Records?.length ?? 0;
         for (const r of out.Records ?? []) JSON.parse(decoder.decode(r.Data));
         n += got;
+        onPage(got);
         if (got === 0 && (out.MillisBehindLatest ?? 0) === 0) return n;
         iterator = out.NextShardIterator;
       }

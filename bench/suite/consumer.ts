@@ -4,6 +4,7 @@
  *
  * Protocol with bench/suite/run.ts, one JSON line each on stdout:
  *   {"ready":true}                      just before the consumer starts reading (modules loaded, nothing read)
+ *   {"first":true,"records":N}          when the first page of records has gone through (start-up is over)
  *   {"done":true,"records":N}           once N records went through the processor (and, for the KCL, its
  *                                       checkpoint of each batch); the process then stops cleanly and exits
  *
@@ -36,6 +37,14 @@ export interface ConsumerOptions {
 
 const say = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
+let firstSaid = false;
+/** Says `first` once, at the first non-empty page. */
+function sawPage(records: number): void {
+  if (records === 0 || firstSaid) return;
+  firstSaid = true;
+  say({ first: true, records });
+}
+
 /** What a user writes without a library: one GetRecords loop per shard, every record parsed (bench/bare-loop.ts). */
 async function bare(options: ConsumerOptions): Promise<number> {
   const kinesis = new KinesisClient({
@@ -47,7 +56,7 @@ async function bare(options: ConsumerOptions): Promise<number> {
   });
   say({ ready: true });
   try {
-    return await drainWithBareLoop(kinesis, options.stream);
+    return await drainWithBareLoop(kinesis, options.stream, sawPage);
   } finally {
     kinesis.destroy();
   }
@@ -70,6 +79,7 @@ async function untilDelivered(worker: Worker, records: number): Promise<number> 
   let done!: () => void;
   const all = new Promise<void>((r) => (done = r));
   worker.events.on('records.delivered', ({ count }) => {
+    sawPage(count);
     delivered += count;
     if (delivered >= records) done();
   });

@@ -75,6 +75,10 @@ interface RunResult {
   ownMicros: number;
   childrenMicros: number;
   totalMicros: number;
+  /** All processes' CPU per record after the first page went through, µs: the steady state, start-up left out. */
+  steadyMicros: number;
+  /** All processes' CPU from ready to the first page, ms: start-up (lease table, shard sync, takes, children). */
+  startupMillis: number;
 }
 
 /** Runs one consumer process to completion and charges it. */
@@ -83,6 +87,7 @@ async function runConsumer(consumer: Consumer, base: Omit<ConsumerOptions, 'appl
   const child = spawn(process.execPath, [consumer.script ?? consumerScript, consumer.kind, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: repoRoot });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let ready: { at: number; cpu: ReturnType<typeof sampleTree> } | undefined;
+  let first: { cpu: ReturnType<typeof sampleTree>; records: number } | undefined;
   const deadline = setTimeout(() => child.kill('SIGKILL'), RUN_DEADLINE_MILLIS);
   try {
     const done = await new Promise<{ at: number; cpu: ReturnType<typeof sampleTree>; records: number }>((resolve, reject) => {
@@ -91,18 +96,22 @@ async function runConsumer(consumer: Consumer, base: Omit<ConsumerOptions, 'appl
         // Sample first: the line's parse and the bookkeeping must not sit between the event and the reading.
         const at = performance.now();
         const cpu = sampleTree(child.pid!);
-        const message = JSON.parse(line) as { ready?: boolean; done?: boolean; records?: number };
+        const message = JSON.parse(line) as { ready?: boolean; first?: boolean; done?: boolean; records?: number };
         if (message.ready) ready = { at, cpu };
+        if (message.first) first = { cpu, records: message.records ?? 0 };
         if (message.done) resolve({ at, cpu, records: message.records ?? 0 });
       });
     });
-    if (!ready) throw new Error(`${consumer.name} was done before it was ready`);
+    if (!ready || !first) throw new Error(`${consumer.name} was done before it was ready`);
     if (done.records < base.records) throw new Error(`${consumer.name} saw ${done.records} of ${base.records} records`);
     const used = cpuBetween(ready.cpu, done.cpu);
     const code = await exited;
     if (code !== 0) throw new Error(`${consumer.name} exited with code ${code}`);
     const n = done.records;
+    const sum = (c: { ownMicros: number; descendantsMicros: number }) => c.ownMicros + c.descendantsMicros;
     return {
+      steadyMicros: sum(cpuBetween(first.cpu, done.cpu)) / (n - first.records),
+      startupMillis: sum(cpuBetween(ready.cpu, first.cpu)) / 1000,
       recordsPerSecond: (n * 1000) / (done.at - ready.at),
       ownMicros: used.ownMicros / n,
       childrenMicros: used.descendantsMicros / n,
@@ -116,7 +125,7 @@ async function runConsumer(consumer: Consumer, base: Omit<ConsumerOptions, 'appl
 
 /** Runs every consumer `REPS` times, interleaved, and prints one table; the first consumer is the baseline. */
 /** Medians by consumer name: records/s, CPU µs/record of all processes, of the consumer process alone. */
-type Medians = Map<string, { rate: number; total: number; own: number }>;
+type Medians = Map<string, { rate: number; total: number; own: number; steady: number }>;
 
 async function sideBySide(title: string, consumers: Consumer[], base: Omit<ConsumerOptions, 'applicationName'>): Promise<Medians> {
   const results = new Map<string, RunResult[]>(consumers.map((c) => [c.name, []]));
@@ -138,28 +147,35 @@ async function sideBySide(title: string, consumers: Consumer[], base: Omit<Consu
   const baseline = results.get(consumers[0]!.name)!;
   const baseRate = spread(baseline.map((r) => r.recordsPerSecond))?.median;
   const baseCpu = spread(baseline.map((r) => r.totalMicros))?.median;
+  const baseSteady = spread(baseline.map((r) => r.steadyMicros))?.median;
   const rows = consumers.map((c) => {
     const rs = results.get(c.name)!;
-    if (rs.length === 0) return [c.name, `failed: ${failures.get(c.name) ?? '?'}`, '', '', '', '', ''];
+    if (rs.length === 0) return [c.name, `failed: ${failures.get(c.name) ?? '?'}`, '', '', '', '', '', '', '', ''];
     const rate = spread(rs.map((r) => r.recordsPerSecond));
     const total = spread(rs.map((r) => r.totalMicros));
+    const steady = spread(rs.map((r) => r.steadyMicros));
     return [
       c.name,
       showSpread(rate),
       showSpread(total, 1),
+      showSpread(steady, 1),
+      showSpread(spread(rs.map((r) => r.startupMillis))),
       showSpread(spread(rs.map((r) => r.ownMicros)), 1),
       c.kind === 'daemon' ? showSpread(spread(rs.map((r) => r.childrenMicros)), 1) : '',
       baseRate && rate ? `${(rate.median / baseRate).toFixed(2)}×` : '',
       baseCpu && total ? `${(total.median / baseCpu).toFixed(2)}×` : '',
+      baseSteady && steady ? `${(steady.median / baseSteady).toFixed(2)}×` : '',
     ];
   });
   console.log(`\n${title}`);
-  console.log(table(['consumer', 'records/s', 'CPU µs/record, all processes', 'consumer process', 'children', 'rate vs 1st', 'CPU vs 1st'], rows));
+  console.log(
+    table(['consumer', 'records/s', 'CPU µs/record, all processes', 'after the 1st page', 'start-up CPU ms', 'consumer process', 'children', 'rate vs 1st', 'CPU vs 1st', 'after 1st page vs 1st'], rows),
+  );
   const medians: Medians = new Map();
   for (const [name, rs] of results) {
     if (rs.length === 0) continue;
     const median = (f: (r: RunResult) => number) => spread(rs.map(f))!.median;
-    medians.set(name, { rate: median((r) => r.recordsPerSecond), total: median((r) => r.totalMicros), own: median((r) => r.ownMicros) });
+    medians.set(name, { rate: median((r) => r.recordsPerSecond), total: median((r) => r.totalMicros), own: median((r) => r.ownMicros), steady: median((r) => r.steadyMicros) });
   }
   return medians;
 }
@@ -215,7 +231,7 @@ async function main(): Promise<void> {
       const bare = m.get(consumers[0]!.name);
       const worker = m.get(consumers[1]!.name);
       const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : '–');
-      console.log(`Worker (CBOR) CPU per record vs the bare loop: ${ratio(worker?.total, bare?.total)}`);
+      console.log(`Worker (CBOR) CPU per record vs the bare loop: ${ratio(worker?.total, bare?.total)} all-in, ${ratio(worker?.steady, bare?.steady)} after the first page`);
       for (const c of consumers.filter((c) => c.kind === 'daemon' && !c.script)) {
         const d = m.get(c.name);
         console.log(`${c.name}: throughput ${ratio(d?.rate, worker?.rate)} of the Worker's (CBOR); the daemon process's own CPU per record ${ratio(d?.own, worker?.own)} of the Worker's`);
