@@ -43,6 +43,7 @@ const coordinator = new LeaseCoordinator(
     epsilonMillis: 25,
     maxLeasesForWorker: Number.MAX_SAFE_INTEGER,
     maxLeasesToStealAtOneTime: 1,
+    maxLeaseRenewalThreads: 20,
     isGracefulLeaseHandoffEnabled: true,
     gracefulLeaseHandoffTimeoutMillis: 30_000,
   },

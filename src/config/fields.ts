@@ -100,7 +100,6 @@ export const NOT_ACTED_ON_GROUPS = {
       'leaseTableDeletionProtectionEnabled',
       'leaseTablePitrEnabled',
       'leaseTableScanTotalSegments',
-      'maxLeaseRenewalThreads',
       'listShardsBackoffTimeInMillis',
       'maxListShardsRetryAttempts',
       'skipShardSyncAtWorkerInitializationIfLeasesExist',
@@ -244,6 +243,9 @@ export const CORE_FIELDS = {
   }),
   failoverTimeMillis: defaulted(numberKind(POSITIVE), 10_000, {
     doc: 'a lease not renewed for this long may be taken; renewals run every failover/3',
+  }),
+  maxLeaseRenewalThreads: defaulted(numberKind({ integer: true, min: 1 }), 20, {
+    doc: 'most lease renewals in flight at once (the Java KCL\'s renewal threads); each renewal\'s deadline starts when it is sent',
   }),
   // Slack subtracted from the renewal period; must stay below failoverTimeMillis / 3 (checked in load.ts).
   epsilonMillis: defaulted(numberKind(NON_NEGATIVE), 25, { doc: 'slack subtracted from the renewal period', key: null }),

@@ -22,7 +22,14 @@ export type { HeldLease, ReleaseOutcome } from './held-leases.js';
 /** The configuration keys the lease layer acts on. */
 export type LeaseCoordinatorConfig = Pick<
   KclConfig,
-  'workerId' | 'failoverTimeMillis' | 'epsilonMillis' | 'maxLeasesForWorker' | 'maxLeasesToStealAtOneTime' | 'isGracefulLeaseHandoffEnabled' | 'gracefulLeaseHandoffTimeoutMillis'
+  | 'workerId'
+  | 'failoverTimeMillis'
+  | 'epsilonMillis'
+  | 'maxLeasesForWorker'
+  | 'maxLeasesToStealAtOneTime'
+  | 'maxLeaseRenewalThreads'
+  | 'isGracefulLeaseHandoffEnabled'
+  | 'gracefulLeaseHandoffTimeoutMillis'
 >;
 
 /** Settings that are not configuration keys: tests and benchmarks tune them. */
@@ -77,7 +84,7 @@ export class LeaseCoordinator {
       { table, held: this.held, take: (lease, from) => this.taker.take(lease, from), clock, events, logger },
     );
     this.health = new RenewalHealth(workerId, clock, events, logger);
-    this.renewer = new LeaseRenewer(table, this.held, { workerId, failoverTimeMillis, renewIntervalMillis: this.renewIntervalMillis }, clock, logger, this.health);
+    this.renewer = new LeaseRenewer(table, this.held, { workerId, failoverTimeMillis, renewIntervalMillis: this.renewIntervalMillis, maxConcurrentRenewals: config.maxLeaseRenewalThreads }, clock, logger, this.health);
     this.taker = new LeaseTaker(
       {
         workerId,

@@ -7,6 +7,7 @@
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
 import { awsErrorKind } from '../aws/errors.js';
 import { toError } from '../common/errors.js';
+import { inLanes } from '../common/lanes.js';
 import type { Logger } from '../common/logger.js';
 import { retry, RETRY } from '../common/retry.js';
 import { isHandoffRequest, renewalAction, retriedWriteLanded } from './decisions.js';
@@ -21,6 +22,11 @@ export interface LeaseRenewerOptions {
   readonly workerId: string;
   readonly failoverTimeMillis: number;
   readonly renewIntervalMillis: number;
+  /**
+   * Most renewals in flight at once (`maxLeaseRenewalThreads`). A renewal's deadline runs from when it is sent,
+   * so with thousands of held leases the late ones wait for a lane instead of timing out in a queue.
+   */
+  readonly maxConcurrentRenewals: number;
 }
 
 export class LeaseRenewer {
@@ -45,7 +51,7 @@ export class LeaseRenewer {
 
   /** One round: renews every held lease; says once when renewals fail and when leases had to be dropped. */
   async renewAll(): Promise<void> {
-    const outcomes = await Promise.all(this.held.keys().map(async (leaseKey) => ({ leaseKey, ...(await this.renewOne(leaseKey)) })));
+    const outcomes = await inLanes(this.held.keys(), this.options.maxConcurrentRenewals, async (leaseKey) => ({ leaseKey, ...(await this.renewOne(leaseKey)) }));
     const failed = outcomes.flatMap((o) => (o.kind === 'failed' ? [o] : []));
     if (failed.length > 0) this.failed(failed[0]!.error, Math.min(...failed.map((f) => f.lastRenewedAt)));
     this.health.leasesExpired(outcomes.filter((o) => o.kind === 'expired').map((o) => o.leaseKey));

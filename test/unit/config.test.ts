@@ -50,6 +50,7 @@ const DEFAULTED = {
   taskBackoffTimeMillis: 500,
   maxLeasesForWorker: Number.POSITIVE_INFINITY,
   maxLeasesToStealAtOneTime: 1,
+  maxLeaseRenewalThreads: 20,
   isGracefulLeaseHandoffEnabled: true,
   gracefulLeaseHandoffTimeoutMillis: 30_000,
   maxPendingProcessRecordsInput: 3,
@@ -324,7 +325,7 @@ describe('keys', () => {
   test('ACCEPTED_NOT_ACTED_ON lists the parsed-but-unused keys and the table keys', () => {
     for (const key of ['validateSequenceNumberBeforeCheckpointing', 'maxActiveThreads',
       'leaseAssignmentIntervalMillis', 'enablePriorityLeaseAssignment', 'initialLeaseTableReadCapacity',
-      'maxLeaseRenewalThreads', 'listShardsBackoffTimeInMillis', 'millisBehindLatestThresholdForReducedTps',
+      'listShardsBackoffTimeInMillis', 'millisBehindLatestThresholdForReducedTps',
       'workerMetricsTableName', 'coordinatorStateTags', 'logWarningForTaskAfterMillis', 'AWSCredentialsProviderDynamoDB']) {
       assert.ok(ACCEPTED_NOT_ACTED_ON.includes(key), key);
     }

@@ -14,6 +14,8 @@ import { extendedSequenceNumber } from '../../src/checkpoint/sequence.js';
 import { LeaseCoordinator, type LeaseCoordinatorConfig, type LeaseCoordinatorTuning } from '../../src/leases/coordinator.js';
 import type { Lease } from '../../src/leases/lease.js';
 import { MemoryLeaseTable } from '../helpers/memory-lease-table.js';
+import { deferred } from '../helpers/deferred.js';
+import type { HandoffWriteOptions } from '../../src/leases/lease-store.js';
 
 const FAILOVER = 10_000;
 
@@ -47,6 +49,7 @@ function worker(table: MemoryLeaseTable, clock: VirtualClock, workerId: string, 
       epsilonMillis: 25,
       maxLeasesForWorker: Number.POSITIVE_INFINITY,
       maxLeasesToStealAtOneTime: 1,
+      maxLeaseRenewalThreads: 20,
       isGracefulLeaseHandoffEnabled: true,
       gracefulLeaseHandoffTimeoutMillis: 5_000,
       ...config,
@@ -61,6 +64,40 @@ function worker(table: MemoryLeaseTable, clock: VirtualClock, workerId: string, 
 }
 
 describe('LeaseCoordinator: renewal', () => {
+  test('renewals run at most maxLeaseRenewalThreads at a time; every held lease is still renewed in the round', async () => {
+    /** Renewals wait at a gate, so the test sees how many are in flight at once. */
+    class GatedTable extends MemoryLeaseTable {
+      inFlight = 0;
+      maxInFlight = 0;
+      readonly gate = deferred();
+      override async renewLease(l: Lease, options?: HandoffWriteOptions): Promise<Lease | undefined> {
+        this.inFlight++;
+        this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+        try {
+          await this.gate.promise;
+          return await super.renewLease(l, options);
+        } finally {
+          this.inFlight--;
+        }
+      }
+    }
+    const clock = new VirtualClock();
+    const keys = Array.from({ length: 50 }, (_, i) => `s${i}`);
+    const table = new GatedTable(keys.map((k) => lease(k)));
+    const a = worker(table, clock, 'A', { maxLeaseRenewalThreads: 7 });
+    await a.coordinator.takeOnce();
+    assert.equal(keys.filter((k) => a.coordinator.getHeld(k)).length, 50);
+    await clock.advance(5_000);
+    const round = a.coordinator.renewAll();
+    for (let i = 0; i < 20 && table.inFlight < 7; i++) await Promise.resolve();
+    assert.equal(table.inFlight, 7, 'as many renewals in flight as the key allows');
+    table.gate.resolve();
+    await round;
+    assert.equal(table.maxInFlight, 7, 'never more');
+    assert.equal(table.count('renewLease'), 50, 'every held lease renewed once');
+    assert.deepEqual(keys.filter((k) => table.peek(k)?.leaseCounter !== 2), [], 'each lease taken (1) and renewed (2)');
+  });
+
   test('takes unowned leases: each is held under its own token and announced once', async () => {
     const clock = new VirtualClock();
     const table = new MemoryLeaseTable([lease('s0'), lease('s1')]);
