@@ -26,7 +26,6 @@
  * compares is the taker) and its `kcl status` runs next to ours, in the same run.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +45,7 @@ import { javaModel, ourModel } from './lease-scale/model.js';
 import type { ChildOptions, ChildReport, TurnReport } from './lease-scale/protocol.js';
 import { benchLease, dropTable, fillLeases, itemBytes, scanCost } from './lease-scale/table.js';
 import { startEmulator } from './emulator-process.js';
+import { processCpuMicros } from './proc.js';
 
 const { values } = parseArgs({
   options: {
@@ -81,15 +81,7 @@ const median = (xs: readonly number[]) => {
 const f = (x: number, d = 1) => x.toFixed(d);
 const kib = (bytes: number) => `${f(bytes / 1024)} KiB`;
 /** CPU ms of another process, from /proc (user + system). */
-function procCpuMillis(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return NaN;
-  }
-}
+const procCpuMillis = (pid: number | undefined): number => (pid === undefined ? Number.NaN : processCpuMicros(pid) / 1000);
 
 // ---- scan -----------------------------------------------------------------------------------------------------
 

@@ -8,8 +8,6 @@
  * `records` were delivered, then prints one RunResult JSON line on stdout. The clock and the CPU counters start
  * at worker.start(), so lease-table creation and child start-up are included, as a user would see them.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDynamoDBClient, createKinesisClient } from '../src/aws/clients.js';
@@ -19,6 +17,7 @@ import * as daemonConfig from '../src/multilang/daemon-config.js';
 import * as daemon from '../src/multilang/daemon.js';
 import { Worker } from '../src/worker/worker.js';
 import { countingProcessor, cpuMicros } from './counting-logic.js';
+import { sampleTree } from './proc.js';
 
 export type RunMode = 'inprocess' | 'node' | 'python';
 
@@ -56,29 +55,7 @@ export function childExecutable(mode: Exclude<RunMode, 'inprocess'>): string {
     : `python3 ${path.join(repoRoot, 'bench/children/python-counter.py')}`;
 }
 
-/** utime + stime of every live process whose parent is this one, from /proc (Linux), in µs. */
-function childrenCpuMicros(ticksPerSecond: number): { micros: number; count: number } {
-  let ticks = 0;
-  let count = 0;
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    // Fields after the parenthesised command name: state ppid ... utime(14) stime(15), counted from 1.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[1]) !== process.pid) continue;
-    ticks += Number(fields[11]) + Number(fields[12]);
-    count++;
-  }
-  return { micros: (ticks * 1_000_000) / ticksPerSecond, count };
-}
-
 async function run(spec: RunSpec): Promise<RunResult> {
-  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   const kinesis = createKinesisClient({ kinesisEndpoint: spec.kinesisEndpoint });
   const dynamodb = createDynamoDBClient({ dynamoDBEndpoint: spec.dynamodbEndpoint });
   const config: KclConfigInput = {
@@ -114,7 +91,9 @@ async function run(spec: RunSpec): Promise<RunResult> {
   await all;
   const millis = performance.now() - started;
   const ownCpuMicros = cpuMicros() - cpu0;
-  const children = childrenCpuMicros(ticksPerSecond);
+  // The children are still alive here (they exit at shutdown): their CPU so far is what this run cost them.
+  const tree = sampleTree(process.pid);
+  const children = { micros: tree.descendantsMicros, count: tree.byPid.size };
   await worker.shutdown();
   kinesis.destroy();
   dynamodb.destroy();

@@ -33,7 +33,7 @@ import { produceRecords } from '../../src/local/producer.js';
 import { startLocalStack } from '../../src/local/stack.js';
 import type { ConsumerOptions } from './consumer.js';
 import { startEmulator } from '../emulator-process.js';
-import { cpuBetween, sampleTree } from './proc.js';
+import { cpuBetween, sampleTree } from '../proc.js';
 import { showSpread, spread, table } from './stats.js';
 
 const { values } = parseArgs({

@@ -20,9 +20,6 @@ import type { HttpRequest, Schema, SerdeFunctions, ShapeDeserializer, ShapeSeria
 
 export const CBOR_CONTENT_TYPE = 'application/x-amz-cbor-1.1';
 
-/** Which wire format the Kinesis client speaks (`kinesisProtocol`). */
-export type KinesisProtocolName = 'CBOR' | 'JSON';
-
 /** An empty CBOR map: the body of an operation without input (the JSON protocol sends `{}`). */
 const EMPTY_MAP = new Uint8Array([0xa0]);
 

@@ -36,6 +36,11 @@ function readStat(pid: number): Stat | undefined {
   return { pid, ppid: Number(fields[1]), cpuMicros: (ticks * 1e6) / TICKS_PER_SECOND, comm };
 }
 
+/** One process's CPU time so far (user + system), µs; NaN when it is gone. */
+export function processCpuMicros(pid: number): number {
+  return readStat(pid)?.cpuMicros ?? Number.NaN;
+}
+
 export interface TreeCpu {
   /** The root process's own CPU, µs. */
   ownMicros: number;
