@@ -13,8 +13,12 @@ import type { KclError } from '../common/errors.js';
 
 /** Milliseconds, by purpose. */
 export const AWS_DEADLINES = {
-  /** GetRecords: up to 10 MB, which AWS serves in well under a second. */
-  getRecords: 10_000,
+  /**
+   * GetRecords: as the Java KCL's `kinesisRequestTimeout`. Up to 10 MB, which AWS serves in well under a second
+   * but a slow link may take many seconds to carry; a connection that goes silent is dropped sooner, after
+   * KINESIS_SILENCE_MILLIS without a byte (the Kinesis client's `socketTimeout`, aws/clients.ts).
+   */
+  getRecords: 30_000,
   /** GetShardIterator, ListShards, DescribeStreamSummary and the like. */
   kinesisControl: 10_000,
   /** PutRecords (the producer). */
@@ -26,6 +30,9 @@ export const AWS_DEADLINES = {
   /** PutMetricData: at most 1 MB; off the record path, so a slow CloudWatch only delays metrics. */
   putMetricData: 10_000,
 } as const;
+
+/** A Kinesis call whose connection carries nothing for this long fails with kind `timeout` (aws/clients.ts). */
+export const KINESIS_SILENCE_MILLIS = 10_000;
 
 /** The services the library calls. */
 export type AwsService = 'kinesis' | 'dynamodb' | 'cloudwatch';
@@ -60,8 +67,9 @@ export interface AwsCallOptions {
 }
 
 /**
- * Runs `send` (an SDK `client.send(command, { abortSignal })`) under a deadline. Resolves with its result or
- * rejects with a classified KclError; `err.kind === 'aborted'` when the caller's signal ended it.
+ * Runs `send` (an SDK call: `client.send(...sendArgs(client, command, abortSignal))`, aws/call-signal.ts) under a
+ * deadline. Resolves with its result or rejects with a classified KclError; `err.kind === 'aborted'` when the
+ * caller's signal ended it.
  */
 export async function callAws<T>(options: AwsCallOptions, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();

@@ -20,6 +20,8 @@ import type { Logger } from '../common/logger.js';
 import { defaultKinesisProtocol, type KinesisProtocol } from '../config/fields.js';
 import { KinesisCborProtocol } from './kinesis-protocol.js';
 import { collectBody } from './body-collector.js';
+import { signalled, SignalledHttpHandler } from './call-signal.js';
+import { KINESIS_SILENCE_MILLIS } from './call.js';
 
 export interface AwsClientOptions {
   region?: string;
@@ -32,6 +34,11 @@ export interface AwsClientOptions {
    * are shorter): a request still running after this is destroyed with its connection.
    */
   requestTimeoutMillis?: number;
+  /**
+   * Kinesis clients only: a request whose connection carries nothing (no byte either way) for this long fails as
+   * a timeout, however long its deadline. Default KINESIS_SILENCE_MILLIS (aws/call.ts).
+   */
+  silenceLimitMillis?: number;
   /** Where the SDK's own warnings go (structured, with the rest of the log); its per-call info is dropped. */
   logger?: Logger;
   /** Kinesis wire format (see aws/kinesis-protocol.ts); default CBOR unless AWS_CBOR_DISABLE is set. */
@@ -77,6 +84,20 @@ function withoutCallLogging<T extends { middlewareStack: { remove(name: string):
   return client;
 }
 
+/**
+ * What every client built here shares on the per-call path, each to spare work the SDK would do on every call:
+ * - the middleware stack is resolved once per command class (`cacheMiddleware`); calls pass no options, their
+ *   abort signal travels as aws/call-signal.ts describes;
+ * - retries are ours (common/retry.ts): the SDK's would multiply with them and hide failing calls, and with
+ *   `maxAttempts` 1 its retry step would still make a token and an invocation id per call for nothing, so the
+ *   step is a pass-through.
+ */
+const perCall = {
+  cacheMiddleware: true,
+  maxAttempts: 1,
+  retryStrategy: { retry: <I, O>(next: (args: I) => Promise<O>, args: I): Promise<O> => next(args) },
+} as const;
+
 /** Region used when nothing names one and the endpoint is an emulator (emulators accept any region). */
 export const LOCAL_REGION = 'us-east-1';
 
@@ -90,9 +111,11 @@ export function isLoopbackEndpoint(endpoint: string | undefined): boolean {
   }
 }
 
-function httpHandler(timeout: number, logger: Logger | undefined, maxSockets = 256): NodeHttpHandler {
-  return new NodeHttpHandler({
+function httpHandler(timeout: number, logger: Logger | undefined, maxSockets = 256, silenceLimitMillis?: number): NodeHttpHandler {
+  return new SignalledHttpHandler({
     requestTimeout: timeout,
+    // The handler arms it 3 s into a request when it is 6 s or more, so silence is caught 0-3 s past the limit.
+    ...(silenceLimitMillis === undefined ? {} : { socketTimeout: silenceLimitMillis }),
     // Without it the handler only warns on console, and a request on a dead connection waits for ever.
     throwOnRequestTimeout: true,
     logger: sdkLogger(logger),
@@ -192,16 +215,15 @@ function providerFor(entry: string): AwsCredentialIdentityProvider {
 }
 
 export function createKinesisClient(options: AwsClientOptions): KinesisClient {
-  return withoutCallLogging(new KinesisClient({
+  return signalled(withoutCallLogging(new KinesisClient({
     region: resolveRegion(options),
     endpoint: options.kinesisEndpoint,
     credentials: resolveCredentials(options.credentials, [options.kinesisEndpoint]),
-    requestHandler: httpHandler(options.requestTimeoutMillis ?? 60_000, options.logger),
+    requestHandler: httpHandler(options.requestTimeoutMillis ?? 60_000, options.logger, 256, options.silenceLimitMillis ?? KINESIS_SILENCE_MILLIS),
     logger: sdkLogger(options.logger),
     ...kinesisWire(options),
-    // Retries are ours (common/retry.ts): the SDK's would multiply with them and hide failing calls.
-    maxAttempts: 1,
-  }));
+    ...perCall,
+  })));
 }
 
 /**
@@ -228,14 +250,14 @@ export function createKinesisSubscriptionClient(options: AwsClientOptions & { tr
 }
 
 export function createDynamoDBClient(options: AwsClientOptions): DynamoDBClient {
-  return withoutCallLogging(new DynamoDBClient({
+  return signalled(withoutCallLogging(new DynamoDBClient({
     region: resolveRegion(options),
     endpoint: options.dynamoDBEndpoint,
     credentials: resolveCredentials(options.credentials, [options.dynamoDBEndpoint]),
     requestHandler: httpHandler(options.requestTimeoutMillis ?? 30_000, options.logger),
     logger: sdkLogger(options.logger),
-    maxAttempts: 1,
-  }));
+    ...perCall,
+  })));
 }
 
 export interface CloudWatchClientOptions extends AwsClientOptions {
@@ -249,12 +271,12 @@ export interface CloudWatchClientOptions extends AwsClientOptions {
  * time, off the record path, and must never compete with Kinesis or DynamoDB for connections.
  */
 export function createCloudWatchClient(options: CloudWatchClientOptions): CloudWatchClient {
-  return withoutCallLogging(new CloudWatchClient({
+  return signalled(withoutCallLogging(new CloudWatchClient({
     region: resolveRegion(options) ?? (isLoopbackEndpoint(options.cloudWatchEndpoint) ? LOCAL_REGION : undefined),
     endpoint: options.cloudWatchEndpoint,
     credentials: resolveCredentials(options.cloudWatchCredentials ?? options.credentials, [options.cloudWatchEndpoint]),
     requestHandler: httpHandler(options.requestTimeoutMillis ?? 30_000, options.logger, 4),
     logger: sdkLogger(options.logger),
-    maxAttempts: 1,
-  }));
+    ...perCall,
+  })));
 }

@@ -19,6 +19,7 @@ import type { Clock } from '../common/clock.js';
 import { InvalidStateException } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { Item } from './serializer.js';
+import { sendArgs } from '../aws/call-signal.js';
 
 export const MIGRATION_ITEM_KEY = 'Migration3.0';
 export const LEADER_ITEM_KEY = 'Leader';
@@ -166,7 +167,7 @@ async function readItem(dynamodb: DynamoDBClient, location: Location, key: strin
   const input = { TableName: location.table, Key: { [location.hashKey]: { S: key } }, ConsistentRead: true };
   try {
     const out = await callAws({ service: 'dynamodb', operation: 'GetItem', what: `GetItem ${key} from ${location.table}`, deadlineMillis: AWS_DEADLINES.dynamoRead, signal }, (abortSignal) =>
-      dynamodb.send(new GetItemCommand(input), { abortSignal }),
+      dynamodb.send(...sendArgs(dynamodb, new GetItemCommand(input), abortSignal)),
     );
     return out.Item;
   } catch (err) {

@@ -24,6 +24,7 @@ import type { Clock } from '../common/clock.js';
 import type { Lease } from './lease.js';
 import type { HandoffWriteOptions, LeaseStore } from './lease-store.js';
 import { itemToLease, leaseToItem, LEASE_ENTITY_TYPE, type Item } from './serializer.js';
+import { sendArgs } from '../aws/call-signal.js';
 
 export interface LeaseTableOptions {
   /**
@@ -74,7 +75,7 @@ export class LeaseTable implements LeaseStore {
           KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' as const }],
           BillingMode: 'PAY_PER_REQUEST' as const,
         };
-        await this.call('CreateTable', 'create the lease table', AWS_DEADLINES.dynamoAdmin, (abortSignal) => this.dynamodb.send(new CreateTableCommand(input), { abortSignal }), signal);
+        await this.call('CreateTable', 'create the lease table', AWS_DEADLINES.dynamoAdmin, (abortSignal) => this.dynamodb.send(...sendArgs(this.dynamodb, new CreateTableCommand(input), abortSignal)), signal);
       } catch (err) {
         // Another worker created it first: that is fine.
         if (awsErrorKind(err) !== 'in-use') throw err;
@@ -93,7 +94,7 @@ export class LeaseTable implements LeaseStore {
 
   private async tableStatus(signal?: AbortSignal): Promise<string | undefined> {
     try {
-      const out = await this.call('DescribeTable', 'describe the lease table', AWS_DEADLINES.dynamoAdmin, (abortSignal) => this.dynamodb.send(new DescribeTableCommand({ TableName: this.tableName }), { abortSignal }), signal);
+      const out = await this.call('DescribeTable', 'describe the lease table', AWS_DEADLINES.dynamoAdmin, (abortSignal) => this.dynamodb.send(...sendArgs(this.dynamodb, new DescribeTableCommand({ TableName: this.tableName }), abortSignal)), signal);
       return out.Table?.TableStatus ?? 'UNKNOWN';
     } catch (err) {
       if (awsErrorKind(err) === 'not-found') return undefined;
@@ -107,7 +108,7 @@ export class LeaseTable implements LeaseStore {
     let startKey: Item | undefined;
     do {
       const input = { TableName: this.tableName, ExclusiveStartKey: startKey };
-      const out = await this.call('Scan', 'scan the leases', AWS_DEADLINES.dynamoRead, (abortSignal) => this.dynamodb.send(new ScanCommand(input), { abortSignal }));
+      const out = await this.call('Scan', 'scan the leases', AWS_DEADLINES.dynamoRead, (abortSignal) => this.dynamodb.send(...sendArgs(this.dynamodb, new ScanCommand(input), abortSignal)));
       for (const item of out.Items ?? []) {
         const lease = itemToLease(item);
         if (lease) leases.push(lease);
@@ -119,7 +120,7 @@ export class LeaseTable implements LeaseStore {
 
   async getLease(leaseKey: string): Promise<Lease | undefined> {
     const input = { TableName: this.tableName, Key: { leaseKey: { S: leaseKey } }, ConsistentRead: true };
-    const out = await this.call('GetItem', `read lease ${leaseKey}`, AWS_DEADLINES.dynamoRead, (abortSignal) => this.dynamodb.send(new GetItemCommand(input), { abortSignal }));
+    const out = await this.call('GetItem', `read lease ${leaseKey}`, AWS_DEADLINES.dynamoRead, (abortSignal) => this.dynamodb.send(...sendArgs(this.dynamodb, new GetItemCommand(input), abortSignal)));
     return out.Item ? itemToLease(out.Item) : undefined;
   }
 
@@ -127,7 +128,7 @@ export class LeaseTable implements LeaseStore {
   async createLeaseIfNotExists(lease: Lease): Promise<boolean> {
     const input = { TableName: this.tableName, Item: leaseToItem(lease), ConditionExpression: 'attribute_not_exists(leaseKey)' };
     try {
-      await this.call('PutItem', `create lease ${lease.leaseKey}`, this.writeDeadlineMillis, (abortSignal) => this.dynamodb.send(new PutItemCommand(input), { abortSignal }));
+      await this.call('PutItem', `create lease ${lease.leaseKey}`, this.writeDeadlineMillis, (abortSignal) => this.dynamodb.send(...sendArgs(this.dynamodb, new PutItemCommand(input), abortSignal)));
       return true;
     } catch (err) {
       if (awsErrorKind(err) === 'conditional-check-failed') return false;
@@ -283,7 +284,7 @@ export class LeaseTable implements LeaseStore {
 
   async deleteLease(leaseKey: string): Promise<void> {
     const input = { TableName: this.tableName, Key: { leaseKey: { S: leaseKey } } };
-    await this.call('DeleteItem', `delete lease ${leaseKey}`, this.writeDeadlineMillis, (abortSignal) => this.dynamodb.send(new DeleteItemCommand(input), { abortSignal }));
+    await this.call('DeleteItem', `delete lease ${leaseKey}`, this.writeDeadlineMillis, (abortSignal) => this.dynamodb.send(...sendArgs(this.dynamodb, new DeleteItemCommand(input), abortSignal)));
   }
 
   /**
@@ -333,7 +334,7 @@ export class LeaseTable implements LeaseStore {
   /** An UpdateItem with a condition: false when the condition failed, a classified error for anything else. */
   private async conditionalUpdate(purpose: string, what: string, input: UpdateItemCommandInput): Promise<boolean> {
     try {
-      await this.call('UpdateItem', what, this.writeDeadlineMillis, (abortSignal) => this.dynamodb.send(new UpdateItemCommand(input), { abortSignal }), undefined, purpose);
+      await this.call('UpdateItem', what, this.writeDeadlineMillis, (abortSignal) => this.dynamodb.send(...sendArgs(this.dynamodb, new UpdateItemCommand(input), abortSignal)), undefined, purpose);
       return true;
     } catch (err) {
       if (awsErrorKind(err) === 'conditional-check-failed') return false;

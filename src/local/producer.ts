@@ -9,6 +9,7 @@ import { systemClock, sleepUnlessAborted } from '../common/clock.js';
 import { AWS_DEADLINES, callAws } from '../aws/call.js';
 import { isRetriable, RETRY, retryDelayMillis } from '../common/retry.js';
 import { aggregateInto } from './kpl-aggregate.js';
+import { sendArgs } from '../aws/call-signal.js';
 
 export interface ProduceOptions {
   stream: string;
@@ -97,7 +98,7 @@ async function putAll(kinesis: KinesisClient, stream: string, entries: PutRecord
     try {
       const input = { StreamName: stream, Records: pending };
       const out = await callAws({ service: 'kinesis', operation: 'PutRecords', what: `PutRecords ${stream}`, deadlineMillis: AWS_DEADLINES.putRecords }, (abortSignal) =>
-        kinesis.send(new PutRecordsCommand(input), { abortSignal }),
+        kinesis.send(...sendArgs(kinesis, new PutRecordsCommand(input), abortSignal)),
       );
       const results = out.Records ?? [];
       failed = pending.filter((_, i) => results[i] === undefined || results[i]?.ErrorCode !== undefined);

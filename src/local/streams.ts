@@ -12,6 +12,7 @@ import { AWS_DEADLINES, callAws } from '../aws/call.js';
 import { awsErrorKind } from '../aws/errors.js';
 import { systemClock } from '../common/clock.js';
 import { retry, RETRY } from '../common/retry.js';
+import { sendArgs } from '../aws/call-signal.js';
 
 const POLL_MILLIS = 100;
 const WAIT_MILLIS = 30_000;
@@ -34,7 +35,7 @@ export async function ensureStream(kinesis: KinesisClient, name: string, shards:
   for (;;) {
     signal?.throwIfAborted();
     try {
-      await control('CreateStream', name, signal, (abortSignal) => kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }), { abortSignal }));
+      await control('CreateStream', name, signal, (abortSignal) => kinesis.send(...sendArgs(kinesis, new CreateStreamCommand({ StreamName: name, ShardCount: shards }), abortSignal)));
     } catch (err) {
       // ResourceInUseException: the stream exists (or is still being created/deleted); the wait below decides.
       if (awsErrorKind(err) !== 'in-use') throw err;
@@ -44,7 +45,7 @@ export async function ensureStream(kinesis: KinesisClient, name: string, shards:
       signal?.throwIfAborted();
       let status: string | undefined;
       try {
-        const out = await control('DescribeStreamSummary', name, signal, (abortSignal) => kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }), { abortSignal }));
+        const out = await control('DescribeStreamSummary', name, signal, (abortSignal) => kinesis.send(...sendArgs(kinesis, new DescribeStreamSummaryCommand({ StreamName: name }), abortSignal)));
         status = out.StreamDescriptionSummary?.StreamStatus;
       } catch (err) {
         if (awsErrorKind(err) !== 'not-found') throw err;
@@ -64,7 +65,7 @@ export async function ensureStream(kinesis: KinesisClient, name: string, shards:
 /** Deletes `name` (and its enhanced fan-out consumers) if it exists, and waits until it is gone (bounded, 30 s). */
 export async function deleteStreamIfExists(kinesis: KinesisClient, name: string, signal?: AbortSignal): Promise<void> {
   try {
-    await control('DeleteStream', name, signal, (abortSignal) => kinesis.send(new DeleteStreamCommand({ StreamName: name, EnforceConsumerDeletion: true }), { abortSignal }));
+    await control('DeleteStream', name, signal, (abortSignal) => kinesis.send(...sendArgs(kinesis, new DeleteStreamCommand({ StreamName: name, EnforceConsumerDeletion: true }), abortSignal)));
   } catch (err) {
     if (awsErrorKind(err) === 'not-found') return;
     // ResourceInUseException: already being deleted (or still creating); the wait below settles it.
@@ -74,7 +75,7 @@ export async function deleteStreamIfExists(kinesis: KinesisClient, name: string,
   for (;;) {
     signal?.throwIfAborted();
     try {
-      await control('DescribeStreamSummary', name, signal, (abortSignal) => kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }), { abortSignal }));
+      await control('DescribeStreamSummary', name, signal, (abortSignal) => kinesis.send(...sendArgs(kinesis, new DescribeStreamSummaryCommand({ StreamName: name }), abortSignal)));
     } catch (err) {
       if (awsErrorKind(err) === 'not-found') return;
       throw err;

@@ -21,6 +21,7 @@ import { retry, RETRY, type RetryPolicy } from '../common/retry.js';
 import type { KclConfig } from '../config/config.js';
 import type { MetricsDimension, MetricsLevel } from '../config/fields.js';
 import { MAPPED_EVENTS, MAX_MAGNITUDE, MetricsTracker, pointsForEvent, selectPoint, TRACKED_EVENTS, type Dimension, type MetricPoint, type MetricUnit, type TrackedEventName } from './cloudwatch-mapping.js';
+import { sendArgs } from '../aws/call-signal.js';
 
 /** CloudWatch's PutMetricData limits (API reference, checked 2026): per request and per datum. */
 export const CLOUDWATCH_LIMITS = {
@@ -321,7 +322,7 @@ export function cloudWatchSink(client: CloudWatchClient, onCall?: (outcome: AwsC
   return async ({ namespace, datums }, signal) => {
     await callAws(
       { service: 'cloudwatch', operation: 'PutMetricData', what: `PutMetricData of ${datums.length} metrics to namespace ${namespace}`, deadlineMillis, signal, onOutcome: onCall },
-      (abortSignal) => client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: datums }), { abortSignal }),
+      (abortSignal) => client.send(...sendArgs(client, new PutMetricDataCommand({ Namespace: namespace, MetricData: datums }), abortSignal)),
     );
   };
 }

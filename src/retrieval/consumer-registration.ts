@@ -16,6 +16,7 @@ import { AwsCallError, awsErrorKind } from '../aws/errors.js';
 import { sleepUnlessAborted, type Clock } from '../common/clock.js';
 import { KclError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { sendArgs } from '../aws/call-signal.js';
 
 export interface ConsumerRegistrationOptions {
   streamName: string;
@@ -60,13 +61,13 @@ class Registration {
       }
       return consumerArn;
     }
-    const summary = await this.call('DescribeStreamSummary', (abortSignal) => this.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }), { abortSignal }));
+    const summary = await this.call('DescribeStreamSummary', (abortSignal) => this.kinesis.send(...sendArgs(this.kinesis, new DescribeStreamSummaryCommand({ StreamName: streamName }), abortSignal)));
     const streamArn = summary.StreamDescriptionSummary?.StreamARN;
     if (!streamArn) throw new AwsCallError(`DescribeStreamSummary for stream "${streamName}" returned no StreamARN`, 'server');
     let consumer = await this.describeByName(streamArn);
     if (!consumer) {
       try {
-        const out = await this.call('RegisterStreamConsumer', (abortSignal) => this.kinesis.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName }), { abortSignal }));
+        const out = await this.call('RegisterStreamConsumer', (abortSignal) => this.kinesis.send(...sendArgs(this.kinesis, new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName }), abortSignal)));
         consumer = out.Consumer && { ...out.Consumer, StreamARN: streamArn };
         logger.info({ consumerName, stream: streamName, consumerArn: consumer?.ConsumerARN }, `registered the enhanced fan-out consumer "${consumerName}" on stream "${streamName}"`);
       } catch (err) {
@@ -89,14 +90,14 @@ class Registration {
   }
 
   private async describeByArn(arn: string): Promise<ConsumerDescription | undefined> {
-    const out = await this.call('DescribeStreamConsumer', (abortSignal) => this.kinesis.send(new DescribeStreamConsumerCommand({ ConsumerARN: arn }), { abortSignal }));
+    const out = await this.call('DescribeStreamConsumer', (abortSignal) => this.kinesis.send(...sendArgs(this.kinesis, new DescribeStreamConsumerCommand({ ConsumerARN: arn }), abortSignal)));
     return out.ConsumerDescription;
   }
 
   private async describeByName(streamArn: string): Promise<ConsumerDescription | undefined> {
     try {
       const out = await this.call('DescribeStreamConsumer', (abortSignal) =>
-        this.kinesis.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: this.options.consumerName }), { abortSignal }),
+        this.kinesis.send(...sendArgs(this.kinesis, new DescribeStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: this.options.consumerName }), abortSignal)),
       );
       return out.ConsumerDescription;
     } catch (err) {

@@ -26,6 +26,7 @@ import type { ChildShard } from '../processor/types.js';
 import { ReadHealth } from './read-health.js';
 import { CheckpointFilter, startingPosition, toChildShards, unpackRecords, type StartingPosition } from './records.js';
 import { BatchQueue, type RecordsBatch, type RecordsSource } from './source.js';
+import { sendArgs } from '../aws/call-signal.js';
 
 /** Kinesis allows one SubscribeToShard per second per consumer and shard. */
 const MIN_SUBSCRIBE_GAP_MILLIS = 1_000;
@@ -275,12 +276,15 @@ export class FanOutRecordsSource implements RecordsSource {
     try {
       const iterator = await call('GetShardIterator', (abortSignal) =>
         this.kinesis.send(
-          new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: position.type, StartingSequenceNumber: position.sequenceNumber, Timestamp: position.timestamp }),
-          { abortSignal },
+          ...sendArgs(
+            this.kinesis,
+            new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: position.type, StartingSequenceNumber: position.sequenceNumber, Timestamp: position.timestamp }),
+            abortSignal,
+          ),
         ),
       );
       if (!iterator.ShardIterator) return [];
-      const page = await call('GetRecords', (abortSignal) => this.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator.ShardIterator, Limit: 1 }), { abortSignal }));
+      const page = await call('GetRecords', (abortSignal) => this.kinesis.send(...sendArgs(this.kinesis, new GetRecordsCommand({ ShardIterator: iterator.ShardIterator, Limit: 1 }), abortSignal)));
       if ((page.Records?.length ?? 0) > 0 || page.NextShardIterator) return undefined;
       return toChildShards(page.ChildShards) ?? [];
     } catch (err) {

@@ -17,6 +17,7 @@ import type { PollBeat } from './poll-beat.js';
 import { ReadHealth } from './read-health.js';
 import { CheckpointFilter, startingPosition, toChildShards, unpackRecords } from './records.js';
 import { BatchQueue, type RecordsBatch, type RecordsSource } from './source.js';
+import { sendArgs } from '../aws/call-signal.js';
 
 export type { RecordsBatch, RecordsSource } from './source.js';
 
@@ -114,7 +115,7 @@ export class PollingRecordsSource implements RecordsSource {
       const callAt = Math.max(this.clock.now(), onBeat ?? Number.NEGATIVE_INFINITY);
       try {
         const input = { ShardIterator: iterator, Limit: this.options.maxRecords };
-        const out: GetRecordsCommandOutput = await this.call('GetRecords', AWS_DEADLINES.getRecords, signal, (abortSignal) => this.kinesis.send(new GetRecordsCommand(input), { abortSignal }));
+        const out: GetRecordsCommandOutput = await this.call('GetRecords', AWS_DEADLINES.getRecords, signal, (abortSignal) => this.kinesis.send(...sendArgs(this.kinesis, new GetRecordsCommand(input), abortSignal)));
         failures = 0;
         this.health.succeeded();
         lastCallAt = callAt;
@@ -166,7 +167,7 @@ export class PollingRecordsSource implements RecordsSource {
     };
     for (let failures = 0; !signal.aborted; ) {
       try {
-        const out = await this.call('GetShardIterator', AWS_DEADLINES.kinesisControl, signal, (abortSignal) => this.kinesis.send(new GetShardIteratorCommand(input), { abortSignal }));
+        const out = await this.call('GetShardIterator', AWS_DEADLINES.kinesisControl, signal, (abortSignal) => this.kinesis.send(...sendArgs(this.kinesis, new GetShardIteratorCommand(input), abortSignal)));
         this.health.succeeded();
         if (!out.ShardIterator) {
           this.endOfShard([]);

@@ -14,6 +14,7 @@ import type { InitialPosition } from '../config/config.js';
 import type { Lease } from '../leases/lease.js';
 import type { LeaseStore } from '../leases/lease-store.js';
 import type { ChildShard } from '../processor/types.js';
+import { sendArgs } from '../aws/call-signal.js';
 
 export interface ShardInfo {
   readonly shardId: string;
@@ -44,7 +45,7 @@ export async function listShards(kinesis: KinesisClient, streamName: string, clo
     const input = nextToken ? { NextToken: nextToken } : { StreamName: streamName };
     const page = () =>
       callAws({ service: 'kinesis', operation: 'ListShards', what: `ListShards ${streamName}`, deadlineMillis: AWS_DEADLINES.kinesisControl, signal, onOutcome: onCall }, (abortSignal) =>
-        kinesis.send(new ListShardsCommand(input), { abortSignal }),
+        kinesis.send(...sendArgs(kinesis, new ListShardsCommand(input), abortSignal)),
       );
     try {
       const out = await retry(page, { policy: RETRY.shardList, clock, signal });
