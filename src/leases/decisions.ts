@@ -231,16 +231,22 @@ export interface TakerWakeInput {
 /** Takes one turn has in flight at once: a take is one small write, so a turn of many takes is bound by latency. */
 export const PARALLEL_TAKES = 8;
 
+/** The longest a turn goes on starting takes on one scan, whatever the failover time. */
+export const TAKE_TURN_MAX_MILLIS = 2_000;
+
 /**
  * Until when (this worker's monotonic clock) a turn may go on starting takes: while its scan is younger than half
- * a renewal period, counted from the answer. The decision was made on that scan; at 10,000 leases a turn that
- * took everything it decided would run for minutes on a view that no longer holds — in particular, workers that
- * start together each see nobody else and decide to take every lease. Stopping early lets the next scan (within
- * a second: see nextTakerDelay) count the other workers' new leases and recompute the share. The first
- * PARALLEL_TAKES takes always start, so a slow scan never stops a turn from making progress.
+ * a renewal period, and at most TAKE_TURN_MAX_MILLIS, counted from the answer. The decision was made on that scan;
+ * at 10,000 leases a turn that took everything it decided would run for minutes on a view that no longer holds —
+ * in particular, workers that start together each see nobody else and decide to take every lease. Stopping early
+ * lets the next scan (within a second: see nextTakerDelay) count the other workers' new leases and recompute the
+ * share. The view goes stale as fast as the other workers take, which does not depend on the failover time, hence
+ * the cap: with a long failover, half a renewal period is long enough for the first worker to take well over its
+ * share, which the others then win back one steal per turn. The first PARALLEL_TAKES takes always start, so a slow
+ * scan never stops a turn from making progress.
  */
 export function takesWhileFresh(scanAnsweredAt: number, renewIntervalMillis: number): number {
-  return scanAnsweredAt + renewIntervalMillis / 2;
+  return scanAnsweredAt + Math.min(renewIntervalMillis / 2, TAKE_TURN_MAX_MILLIS);
 }
 
 /** After a successful take or steal, the next scan comes this soon (or after one renewal period, if shorter). */

@@ -498,6 +498,29 @@ describe('LeaseCoordinator: turns on a large table', () => {
     assert.equal(table.count('takeLease'), 1000, 'each lease taken once, no take tried twice');
   });
 
+  test('with a long failover a turn still stops starting takes 2 s after its scan, not half a renewal period', async () => {
+    const clock = new VirtualClock();
+    const table = new SlowTakes(fresh(1000), clock, 100);
+    const a = worker(table, clock, 'A', { failoverTimeMillis: 150_000 });
+    const turn = a.coordinator.takeOnce();
+    await clock.advance(a.coordinator.renewIntervalMillis);
+    await turn;
+    // Takes start at 0, 100, ... 1900 ms on each of 8 lanes (half a renewal period would be 25 s: all 1000).
+    assert.equal(a.of('lease.acquired').length, 8 * 20);
+  });
+
+  test('with a long failover, workers starting together still share a fresh table by their fresh scans, without a steal', async () => {
+    const clock = new VirtualClock();
+    const table = new SlowTakes(fresh(600), clock, 100);
+    const a = worker(table, clock, 'A', { failoverTimeMillis: 150_000 }, { random: seeded(1) });
+    const b = worker(table, clock, 'B', { failoverTimeMillis: 150_000 }, { random: seeded(2) });
+    const runs = [running(a.coordinator, clock), running(b.coordinator, clock)];
+    await clock.advance(60_000);
+    assert.deepEqual([a.coordinator.heldLeases().length, b.coordinator.heldLeases().length], [300, 300]);
+    assert.deepEqual([...a.of('lease.handoffInitiated'), ...b.of('lease.handoffInitiated')], [], 'no balancing move needed');
+    for (const r of runs) await r.stop();
+  });
+
   test('workers starting together on a fresh table share it by their fresh scans, without a steal', async () => {
     const clock = new VirtualClock();
     const table = new SlowTakes(fresh(600), clock, 100);
