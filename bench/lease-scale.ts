@@ -368,7 +368,7 @@ async function measureStatus(endpoint: string, tableName: string, n: number): Pr
   ] as const) {
     for (const [who, js] of [...(baseline ? [['BASELINE ', baseline.mainJs]] : []), ['', mainJs]] as const) {
       const r = await runCli(js, [...args], watch);
-      console.log(`  ${(who + name).padEnd(55)} first output ${f(r.firstMillis, 0)} ms, ${watch ? 'frame' : 'done'} ${f(r.totalMillis, 0)} ms, ${kib(r.bytes)}, ${r.lines} lines`);
+      console.log(`  ${(who + name).padEnd(55)} first output ${f(r.firstMillis, 0)} ms, ${watch ? 'frame' : 'done'} ${f(r.totalMillis, 0)} ms, ${kib(r.bytes)}, ${Number.isNaN(r.lines) ? 'lines not counted (over 2 MB)' : `${r.lines} lines`}`);
     }
   }
 
