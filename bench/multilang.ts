@@ -103,7 +103,8 @@ async function main(): Promise<void> {
   const [kinesalite, dynalite] = await Promise.all([startEmulator('kinesalite'), startEmulator('dynalite')]);
   const kinesisEndpoint = kinesalite.endpoint;
   const dynamodbEndpoint = dynalite.endpoint;
-  const kinesis = createKinesisClient({ kinesisEndpoint });
+  // Filled over JSON: kinesalite stores data put over CBOR in a form its readers cannot use (docs/retrieval.md).
+  const kinesis = createKinesisClient({ kinesisEndpoint, kinesisProtocol: 'JSON' });
   try {
     const stream = 'mlbench';
     await ensureStream(kinesis, stream, SHARDS);
