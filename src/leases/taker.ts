@@ -8,6 +8,7 @@ import { sleepUnlessAborted, type Clock } from '../common/clock.js';
 import { InvalidStateException, toError } from '../common/errors.js';
 import { type KclEvents, type LeaseView } from '../common/events.js';
 import type { Logger } from '../common/logger.js';
+import { inLanes } from '../common/lanes.js';
 import { isRetriable, retryDelayMillis } from '../common/retry.js';
 import { aliveWorkers, decideLeasesToTake, nextPeerScanDelay, nextScanDelay, nextTakerDelay, observe, PARALLEL_TAKES, shuffleWith, takesWhileFresh, type LeaseObservation, type ScanScheduleInput } from './decisions.js';
 import type { Handoff } from './handoff.js';
@@ -213,15 +214,9 @@ export class LeaseTaker {
    * always start); returns how many are held now and how many were never tried.
    */
   private async takeWhileFresh(leases: readonly Lease[], until: number): Promise<{ moved: number; left: number }> {
-    let next = 0;
-    let moved = 0;
-    const lane = async () => {
-      while (next < leases.length && !this.stopped && (next < PARALLEL_TAKES || this.deps.clock.now() < until)) {
-        if (await this.take(leases[next++]!)) moved++;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_TAKES, leases.length) }, lane));
-    return { moved, left: leases.length - next };
+    const canStart = (i: number) => !this.stopped && (i < PARALLEL_TAKES || this.deps.clock.now() < until);
+    const taken = await inLanes(leases, PARALLEL_TAKES, (lease) => this.take(lease), canStart);
+    return { moved: taken.filter(Boolean).length, left: leases.length - taken.length };
   }
 
   /** Steals a lease for balancing: a hand-off request when graceful hand-off is on, otherwise a plain take. */

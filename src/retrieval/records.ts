@@ -11,7 +11,6 @@ import type { ChildShard, KinesisClientRecord } from '../processor/types.js';
 import { deaggregate, hasKplMagic, type DeaggregateResult } from './kpl.js';
 import { asBuffer, UserRecord } from './user-record.js';
 
-
 /**
  * User records of one Kinesis record, in sub-sequence order: a KPL aggregate is unpacked (and dropped whole
  * when a user record hashes outside the shard after resharding, as the KCL does); anything else is one

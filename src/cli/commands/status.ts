@@ -61,10 +61,15 @@ export function formatLeaseTable(leases: readonly Lease[]): string {
     String(l.checkpoint.subSequenceNumber),
     l.parentShardIds.join(',') || '-',
   ]);
+  return alignColumns([header, ...rows], () => false);
+}
+
+/** Rows of cells as aligned text, two spaces apart; `right(i)` says which columns align right. */
+function alignColumns(rows: readonly string[][], right: (column: number) => boolean): string {
   // A loop, not Math.max(...rows): spreading a hundred thousand arguments overflows the stack.
-  const widths = header.map((h) => h.length);
+  const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows.map((r) => r.map((c, i) => (right(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
 }
 
 /**
@@ -84,10 +89,7 @@ export function formatOwnerSummary(leases: readonly Lease[]): string {
   const rows = [...owners.entries()]
     .sort(([a], [b]) => byLeaseKey(a, b))
     .map(([owner, o]) => [owner, String(o.leases), String(o.shardEnd), String(o.handoffs)]);
-  const header = ['OWNER', 'LEASES', 'SHARD_END', 'HANDOFFS_TO'];
-  const widths = header.map((h) => h.length);
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return [header, ...rows].map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+  return alignColumns([['OWNER', 'LEASES', 'SHARD_END', 'HANDOFFS_TO'], ...rows], (i) => i > 0);
 }
 
 /**
