@@ -90,7 +90,8 @@ export class StatusModel {
     this.unsubscribe = listenAll(events, {
       'leases.scanned': ({ leases, workers }) => this.onScan(leases, workers),
       'lease.acquired': ({ leaseKey, stolenFrom }) => {
-        const from = stolenFrom ?? this.scan.get(leaseKey)?.leaseOwner;
+        // Not the scan's owner alone: a lease we handed off since the last scan was the receiver's (see owner()).
+        const from = stolenFrom ?? this.owner(leaseKey);
         this.move({ leaseKey, kind: acquiredMoveKind(stolenFrom, this.alive), from: from === self ? undefined : from, to: self });
         this.held.set(leaseKey, { since: this.bucket(), initialized: false, ended: false });
         this.requested.delete(leaseKey);

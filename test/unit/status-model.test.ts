@@ -186,6 +186,20 @@ describe('status model', () => {
     assert.deepEqual(model.snapshot().recentMoves[0], { at: '2026-03-01T10:00:00.005Z', leaseKey: 's3', kind: 'taken', from: 'w2', to: 'w1' });
   });
 
+  test('a lease handed to another worker and released by it comes back from that worker, though no scan showed it there', () => {
+    const { events, model } = setUp();
+    events.emit('leases.scanned', scanned([lease('s0', undefined)], ['w1']));
+    events.emit('lease.acquired', { leaseKey: 's0', workerId: 'w1' });
+    events.emit('leases.scanned', scanned([lease('s0', 'w1')], ['w1', 'w2']));
+    events.emit('lease.released', { leaseKey: 's0', workerId: 'w1', to: 'w2' });
+    // w2 shuts down and releases s0 before this worker scans again: the take finds the lease without an owner.
+    events.emit('lease.acquired', { leaseKey: 's0', workerId: 'w1' });
+    assert.deepEqual(
+      model.snapshot().recentMoves.map((m) => [m.kind, m.from, m.to]),
+      [['taken', 'w2', 'w1'], ['handed_off', 'w1', 'w2'], ['taken', undefined, 'w1']],
+    );
+  });
+
   test('errors from worker.error, retrieval.failing and lease.renewalsFailing; newest first, bounded, long messages cut', () => {
     const { events, model } = setUp({ recentLimit: 3 });
     events.emit('worker.error', { error: new Error('old'), where: 'shard sync' });
