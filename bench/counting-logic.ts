@@ -1,14 +1,15 @@
 /**
- * The processor logic the benchmark runs share: parse every record as JSON, count it, checkpoint each batch.
- * In-process it is used directly; through the daemon it runs in a child via runChildProcessor. Also: running
- * a Worker with it until a number of records went through, timed (wall and this process's CPU).
+ * Running a Worker with the benchmarks' counting processor (counting-processor.ts) until a number of records
+ * went through, timed (wall and this process's CPU).
  */
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { silentLogger } from '../src/common/logger.js';
 import type { KclConfigInput } from '../src/config/config.js';
-import type { RecordProcessor } from '../src/processor/types.js';
 import { Worker } from '../src/worker/worker.js';
+import { countingProcessor } from './counting-processor.js';
+
+export { countingProcessor };
 
 /** This process's CPU time so far (user + system), µs. */
 export function cpuMicros(): number {
@@ -46,18 +47,4 @@ export async function consumeCounted(
   await worker.start();
   await drained;
   return { worker, delivered, millis: performance.now() - started, cpuMicros: cpuMicros() - cpu0 };
-}
-
-export function countingProcessor(onRecords: (n: number) => void = () => undefined): RecordProcessor {
-  return {
-    initialize: () => undefined,
-    processRecords: async ({ records, checkpointer }) => {
-      for (const r of records) r.json();
-      onRecords(records.length);
-      await checkpointer.checkpoint();
-    },
-    leaseLost: () => undefined,
-    shardEnded: ({ checkpointer }) => checkpointer.checkpoint(),
-    shutdownRequested: ({ checkpointer }) => checkpointer.checkpoint(),
-  };
 }

@@ -19,7 +19,7 @@ import { Worker } from '../src/worker/worker.js';
 import { countingProcessor, cpuMicros } from './counting-logic.js';
 import { sampleTree } from './proc.js';
 
-export type RunMode = 'inprocess' | 'node' | 'python';
+export type RunMode = 'inprocess' | 'node' | 'ts' | 'python' | 'ack';
 
 export interface RunSpec {
   mode: RunMode;
@@ -48,11 +48,21 @@ export interface RunResult {
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** The bench children exactly as a user would name them in the daemon's properties file. */
-export function childExecutable(mode: Exclude<RunMode, 'inprocess'>): string {
-  return mode === 'node'
-    ? `${process.execPath} ${path.join(repoRoot, 'bench/children/node-counter.cjs')}`
-    : `python3 ${path.join(repoRoot, 'bench/children/python-counter.py')}`;
+/**
+ * The bench children exactly as a user would name them in the daemon's properties file. The kcl-ts child is
+ * this package's code, so a run with another build's daemon (`dist`) takes that build's child too.
+ */
+export function childExecutable(mode: Exclude<RunMode, 'inprocess'>, dist = path.join(repoRoot, 'dist')): string {
+  switch (mode) {
+    case 'node':
+      return `${process.execPath} ${process.env.KCL_BENCH_CHILD_NODE_ARGS ?? ''} ${path.join(repoRoot, 'bench/children/node-counter.cjs')}`;
+    case 'ts':
+      return `${process.execPath} ${process.env.KCL_BENCH_CHILD_NODE_ARGS ?? ''} ${path.join(dist, 'bench/children/ts-counter.js')}`;
+    case 'python':
+      return `python3 ${path.join(repoRoot, 'bench/children/python-counter.py')}`;
+    case 'ack':
+      return `${process.execPath} ${path.join(repoRoot, 'bench/children/ack-child.cjs')}`;
+  }
 }
 
 async function run(spec: RunSpec): Promise<RunResult> {
@@ -74,7 +84,7 @@ async function run(spec: RunSpec): Promise<RunResult> {
     const base = spec.daemonDist;
     const { createMultiLangWorker } = base ? ((await import(path.join(base, 'src/multilang/daemon.js'))) as typeof daemon) : daemon;
     const { buildDaemonSetup } = base ? ((await import(path.join(base, 'src/multilang/daemon-config.js'))) as typeof daemonConfig) : daemonConfig;
-    worker = createMultiLangWorker({ ...buildDaemonSetup({ ...config, executableName: childExecutable(spec.mode) }), kinesis, dynamodb, logger: silentLogger });
+    worker = createMultiLangWorker({ ...buildDaemonSetup({ ...config, executableName: childExecutable(spec.mode, base) }), kinesis, dynamodb, logger: silentLogger });
   }
   let delivered = 0;
   let done!: () => void;

@@ -4,18 +4,23 @@
  * summed), for
  *   in-process — a Worker with the counting processor (JSON-parse every record, checkpoint every batch);
  *   node       — the daemon with bench/children/node-counter.cjs (aws-kcl) as the child of every shard;
- *   python     — the daemon with bench/children/python-counter.py (amazon_kclpy API) as the child.
+ *   ts         — the daemon with bench/children/ts-counter.ts (kcl-ts/child, the in-process run's processor);
+ *   python     — the daemon with bench/children/python-counter.py (amazon_kclpy API) as the child;
+ *   ack        — the daemon with bench/children/ack-child.cjs, which answers without reading the records: the
+ *                ceiling of any child on this machine (not run unless asked for).
  * Every run is a fresh process (bench/multilang-run.ts) reading the whole stream from TRIM_HORIZON under a new
  * application name; kinesalite and dynalite run in processes of their own, so their CPU is never counted.
  * Repetitions are interleaved (each round runs every mode, the order rotating) and reported as min/median/max.
  * Prints figures; asserts nothing.
  *
  *   npm run bench:multilang -- [--records 80000] [--shards 8] [--record-bytes 1024] [--reps 3]
- *     [--max-records 10000] [--idle-millis 1500] [--modes inprocess,node,python] [--profile DIR] [--compare-dist DIR]
+ *     [--max-records 10000] [--idle-millis 1500] [--modes inprocess,node,ts,python,ack] [--profile DIR] [--compare-dist DIR]
  *
  * --compare-dist DIR adds a run of each daemon mode with the daemon taken from another build's dist/ (e.g. a
- * worktree of the main branch after `npx tsc`), interleaved with the others: before/after in one run.
- * --profile DIR writes a V8 CPU profile of every consumer process into DIR (bench/profile-summary.ts summarises one).
+ * worktree of the main branch after `npx tsc`; for the ts mode its kcl-ts child too, so that build needs
+ * bench/children/ts-counter.ts), interleaved with the others: before/after in one run.
+ * --profile DIR writes a V8 CPU profile of every consumer process (named after its run) and of every Node child
+ * (CPU.*.cpuprofile) into DIR (bench/profile-summary.ts summarises one).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
@@ -36,7 +41,7 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '3' },
     'max-records': { type: 'string', default: '10000' },
     'idle-millis': { type: 'string', default: '1500' },
-    modes: { type: 'string', default: 'inprocess,node,python' },
+    modes: { type: 'string', default: 'inprocess,node,ts,python' },
     profile: { type: 'string' },
     'compare-dist': { type: 'string' },
   },
@@ -58,13 +63,14 @@ const VARIANTS: Variant[] = MODES.flatMap((mode): Variant[] =>
   mode !== 'inprocess' && COMPARE_DIST ? [{ key: mode, mode }, { key: `${mode}@base`, mode, daemonDist: COMPARE_DIST }] : [{ key: mode, mode }],
 );
 const here = path.dirname(fileURLToPath(import.meta.url));
-const LABELS: Record<RunMode, string> = { inprocess: 'in-process Worker', node: 'daemon + Node child', python: 'daemon + Python child' };
+const LABELS: Record<RunMode, string> = { inprocess: 'in-process Worker', node: 'daemon + aws-kcl child', ts: 'daemon + kcl-ts child', python: 'daemon + Python child', ack: 'daemon + ack-only child' };
 const label = (v: Variant) => `${LABELS[v.mode]}${v.daemonDist ? ' (base)' : ''}`;
 
 /** One consumer run in a fresh process; its stderr (children's complaints) goes to ours. */
 function runOnce(spec: RunSpec): Promise<RunResult> {
   const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${spec.applicationName}.cpuprofile`] : [];
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(here, 'multilang-run.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = values.profile ? { ...process.env, KCL_BENCH_CHILD_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${values.profile}` } : process.env;
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(here, 'multilang-run.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'], env });
   let out = '';
   proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   return new Promise((resolve, reject) => {

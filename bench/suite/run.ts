@@ -4,7 +4,8 @@
  *
  * Throughput and CPU per record — kinesalite (fast, in memory, polling only) with leases in dynalite:
  *   bare SDK loop (JSON) · Worker in-process (polling; each Kinesis wire protocol) · MultiLangDaemon with a
- *   Node (aws-kcl) child per shard · with a Python (amazon_kclpy-style) child per shard.
+ *   Node (aws-kcl) child per shard · with a kcl-ts/child child per shard · with a Python (amazon_kclpy-style)
+ *   child per shard.
  * Enhanced fan-out — kinesis-local (the only emulator with SubscribeToShard; much slower, so fewer records):
  *   bare SDK loop · Worker polling · Worker fan-out.
  * Idle cost — a worker holding 8 and 64 shards of an empty stream (bench/idle-cost.ts).
@@ -14,7 +15,7 @@
  * interleaved (run 1 of every consumer, then run 2, …) so a slow minute of the machine hits all of them alike.
  *
  *   npm run bench -- [--records 80000] [--shards 8] [--record-bytes 1024] [--reps 3]
- *                    [--fanout-records 8000] [--idle-seconds 20] [--skip fanout,idle,python,…] [--base DIR]
+ *                    [--fanout-records 8000] [--idle-seconds 20] [--skip fanout,idle,python,ts-child,…] [--base DIR]
  *
  * --base DIR adds "before" rows from another build in the same run: DIR is that build's compiled tree (its
  * `dist/`), into which this build's dist/bench/suite/consumer.js and dist/bench/bare-loop.js are copied; it runs
@@ -180,8 +181,9 @@ async function sideBySide(title: string, consumers: Consumer[], base: Omit<Consu
   return medians;
 }
 
-/** The daemon's children: an aws-kcl processor and an amazon_kclpy-style one, as users write them. */
+/** The daemon's children: an aws-kcl processor, a kcl-ts/child one and an amazon_kclpy-style one, as users write them. */
 const nodeChild = () => `${process.execPath} ${path.join(repoRoot, 'bench/children/node-counter.cjs')}`;
+const tsChild = () => `${process.execPath} ${path.join(repoRoot, 'dist/bench/children/ts-counter.js')}`;
 
 function workerConsumers(retrievalMode: 'POLLING' | 'FANOUT', label: string): Consumer[] {
   return KINESIS_PROTOCOLS.map((kinesisProtocol) => ({
@@ -213,6 +215,7 @@ async function main(): Promise<void> {
         { name: 'bare AWS SDK v3 loops, one per shard (JSON)', kind: 'bare', options: {} },
         ...workerConsumers('POLLING', 'polling'),
         ...(SKIP.has('daemon') ? [] : [{ name: 'MultiLangDaemon, Node child per shard', kind: 'daemon' as const, options: { executableName: nodeChild(), config: daemonPolling } }]),
+        ...(SKIP.has('daemon') || SKIP.has('ts-child') ? [] : [{ name: 'MultiLangDaemon, kcl-ts child per shard', kind: 'daemon' as const, options: { executableName: tsChild(), config: daemonPolling } }]),
       ];
       if (values.base) {
         const script = path.join(path.resolve(values.base), 'bench/suite/consumer.js');

@@ -22,7 +22,6 @@ import {
   ThrottlingException,
 } from '../common/errors.js';
 import type { Checkpointer, KinesisClientRecord, RecordProcessor } from '../processor/types.js';
-import { createUserRecord } from '../retrieval/user-record.js';
 import { LineSplitter } from '../common/lines.js';
 import { decodeDaemonLine, encodeChildMessage } from './codec.js';
 import type { CheckpointRequestMessage, CheckpointResponseMessage, IncomingDaemonMessage, RecordMessage } from './messages.js';
@@ -295,13 +294,43 @@ function position(sequenceNumber: string, subSequenceNumber: number | null | und
 }
 
 function toRecord(msg: RecordMessage): KinesisClientRecord {
-  return createUserRecord({
-    data: Buffer.from(msg.data ?? '', 'base64'),
-    partitionKey: msg.partitionKey,
-    sequenceNumber: msg.sequenceNumber,
-    subSequenceNumber: msg.subSequenceNumber,
-    approximateArrivalTimestamp: new Date(msg.approximateArrivalTimestamp),
-  });
+  return new ProtocolRecord(msg.data ?? '', msg.partitionKey, msg.sequenceNumber, msg.subSequenceNumber, msg.approximateArrivalTimestamp);
+}
+
+/**
+ * A record as the daemon sent it, its data still base64 text until the processor asks for it. A batch is up to
+ * 10,000 records that live until processRecords returns; decoding each record's data when it is used, not all
+ * up front, lets the copy die young instead of being carried through the collector with the whole batch
+ * (docs/performance.md, 'The kcl-ts child').
+ */
+class ProtocolRecord implements KinesisClientRecord {
+  readonly aggregated = false;
+  private decoded: Buffer | undefined;
+  private arrival: Date | undefined;
+
+  constructor(
+    private readonly base64: string,
+    readonly partitionKey: string,
+    readonly sequenceNumber: string,
+    readonly subSequenceNumber: number,
+    private readonly arrivalMillis: number,
+  ) {}
+
+  get data(): Buffer {
+    return (this.decoded ??= Buffer.from(this.base64, 'base64'));
+  }
+
+  get approximateArrivalTimestamp(): Date {
+    return (this.arrival ??= new Date(this.arrivalMillis));
+  }
+
+  text(): string {
+    return (this.decoded ?? Buffer.from(this.base64, 'base64')).toString('utf8');
+  }
+
+  json<T = unknown>(): T {
+    return JSON.parse(this.text()) as T;
+  }
 }
 
 function describeError(err: unknown): string {

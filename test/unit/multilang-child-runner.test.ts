@@ -145,6 +145,14 @@ describe('runChildProcessor', () => {
     assert.deepEqual(batch.records[1]!.json(), { n: 2 });
     assert.deepEqual(batch.records.map((r) => [r.partitionKey, r.sequenceNumber, r.subSequenceNumber]), [['a', '100', 0], ['b', '200', 0]]);
     assert.equal(batch.records[0]!.approximateArrivalTimestamp.getTime(), 1476889707000);
+    // data is decoded when first read, then the same Buffer every time; text() gives the same bytes either way.
+    const first = batch.records[0]!;
+    assert.ok(Buffer.isBuffer(first.data));
+    assert.deepEqual([...first.data], [...Buffer.from('hello')]);
+    assert.equal(first.data, first.data);
+    assert.equal(first.text(), 'hello');
+    assert.equal(first.approximateArrivalTimestamp, first.approximateArrivalTimestamp);
+    assert.equal(first.aggregated, false);
     assert.deepEqual(seen, [
       { sequenceNumber: '200', subSequenceNumber: 0 },
       { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 },

@@ -241,6 +241,33 @@ describe('LineSplitter', () => {
     assert.deepEqual(lines, ['{"k":"é😀"}']);
   });
 
+  test('a long line in many chunks, with a character split between two of them, and ASCII lines around it', () => {
+    const long = `{"k":"${'a'.repeat(70_000)}é${'b'.repeat(70_000)}"}`;
+    const bytes = Buffer.from(`first\n${long}\nlast\r\n`, 'utf8');
+    const split = bytes.indexOf(Buffer.from('é')) + 1; // between the two bytes of é
+    const chunks = [bytes.subarray(0, 1000), bytes.subarray(1000, split), bytes.subarray(split, split + 65_536), bytes.subarray(split + 65_536)];
+    const s = new LineSplitter();
+    const lines = chunks.flatMap((c) => s.push(c));
+    assert.deepEqual(lines, ['first', long, 'last']);
+    assert.deepEqual(s.end(), []);
+  });
+
+  test('many short lines in one chunk, mixed terminators', () => {
+    const s = new LineSplitter();
+    const text = Array.from({ length: 500 }, (_, i) => `line ${i}${i % 3 === 0 ? '\r\n' : i % 3 === 1 ? '\n' : '\r'}`).join('');
+    assert.deepEqual(
+      s.push(Buffer.from(text)),
+      Array.from({ length: 500 }, (_, i) => `line ${i}`),
+    );
+  });
+
+  test('an invalid UTF-8 byte becomes U+FFFD, and only in its own line', () => {
+    const s = new LineSplitter();
+    assert.deepEqual(s.push(Buffer.from([0x61, 0xff, 0x62, 0x0a, 0x63, 0x0a])), ['a\ufffdb', 'c']);
+    assert.deepEqual(s.push(Buffer.from([0x64, 0xc3])), []);
+    assert.deepEqual(s.end(), ['d\ufffd']);
+  });
+
   test('end() flushes the last partial line and nothing when it is empty', () => {
     const s = new LineSplitter();
     assert.deepEqual(s.push('abc'), []);
