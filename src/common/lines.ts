@@ -12,12 +12,12 @@ const CR = 0x0d;
  * a chunk is emitted at once, and a `\n` opening the next chunk is then swallowed, so a `\r\n` split between
  * chunks still yields one line.
  *
- * A processRecords line can be 14 MB, arriving in 64 KiB reads, so the cost per byte matters
- * (docs/performance.md, 'The kcl-ts child'): terminators are found with the native byte search, not by walking
- * the text in JavaScript, and a piece of a line that is ASCII (protocol lines nearly always are: ours escape
- * everything else) becomes text as Latin-1, a plain copy, instead of going through the UTF-8 decoder. Once a line
- * holds anything else, the rest of it goes through the decoder, which keeps a character split between chunks
- * whole. The pieces are joined as strings; whoever parses the line makes it flat once.
+ * A processRecords line can be 14 MB, arriving in 64 KiB reads, so the cost per byte matters (docs/performance.md,
+ * 'The daemon's throughput, and the kcl-ts child'): terminators are found with the native byte search, not by
+ * walking the text in JavaScript, and a piece of a line that is ASCII (protocol lines nearly always are: ours
+ * escape everything else) becomes text as Latin-1, a plain copy, instead of going through the UTF-8 decoder. Once
+ * a line holds anything else, the rest of it goes through the decoder, which keeps a character split between
+ * chunks whole. The pieces are joined as strings; whoever parses the line makes it flat once.
  */
 export class LineSplitter {
   private partial = '';

@@ -301,7 +301,7 @@ function toRecord(msg: RecordMessage): KinesisClientRecord {
  * A record as the daemon sent it, its data still base64 text until the processor asks for it. A batch is up to
  * 10,000 records that live until processRecords returns; decoding each record's data when it is used, not all
  * up front, lets the copy die young instead of being carried through the collector with the whole batch
- * (docs/performance.md, 'The kcl-ts child').
+ * (docs/performance.md, 'The daemon's throughput, and the kcl-ts child').
  */
 class ProtocolRecord implements KinesisClientRecord {
   readonly aggregated = false;
