@@ -6,6 +6,7 @@
  */
 import type { KinesisClientRecord } from '../processor/types.js';
 import { JsonNumber, isJsonObject, parseLosslessJson, type JsonObject, type JsonValue } from './json.js';
+import { scanProcessRecords } from './records-scan.js';
 import type {
   CheckpointRequestMessage,
   ChildMessage,
@@ -248,7 +249,7 @@ export type DaemonLine = DecodedLine<IncomingDaemonMessage>;
  * are ignored, absent optional fields become null, so a newer daemon adding a field does not break us.
  */
 export function decodeDaemonLine(line: string): DaemonLine {
-  const batch = processRecordsFast(line);
+  const batch = scanProcessRecords(line) ?? processRecordsFast(line);
   if (batch) return { kind: 'message', message: batch };
   return decodeLine(line, daemonMessage);
 }
