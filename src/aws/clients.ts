@@ -19,7 +19,7 @@ import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { defaultKinesisProtocol, type KinesisProtocol } from '../config/fields.js';
 import { KinesisCborProtocol } from './kinesis-protocol.js';
-import { collectBody } from './body-collector.js';
+import { collectBody, collectPooledBody } from './body-collector.js';
 import { signalled, SignalledHttpHandler } from './call-signal.js';
 import { KINESIS_SILENCE_MILLIS } from './call.js';
 
@@ -47,11 +47,12 @@ export interface AwsClientOptions {
 
 /**
  * What every Kinesis client shares: the wire protocol, and a body collector that copies each response once into
- * a buffer of its announced length instead of concatenating chunks (aws/body-collector.ts).
+ * a buffer of its announced length instead of concatenating chunks (aws/body-collector.ts); over CBOR, whose
+ * decoder gives large answers back, into a pooled buffer.
  */
 function kinesisWire(options: AwsClientOptions) {
   const protocol = options.kinesisProtocol ?? defaultKinesisProtocol();
-  return { streamCollector: collectBody, ...(protocol === 'CBOR' ? { protocol: KinesisCborProtocol } : {}) };
+  return protocol === 'CBOR' ? { streamCollector: collectPooledBody, protocol: KinesisCborProtocol } : { streamCollector: collectBody };
 }
 
 /**

@@ -8,15 +8,16 @@
  * Built on the SDK's extension points: the client's `protocol` (a subclass of the SDK's own AwsJson1_1Protocol,
  * which takes a payload codec) and the CBOR codec of @smithy/core, wrapped for the Kinesis conventions and for
  * what the emulators send:
- * - kinesalite answers CBOR requests with the data it stored as JSON: record data as a base64 text string,
- *   timestamps as plain epoch seconds, and data that was itself put over CBOR as a serialised Node Buffer
- *   (`{type: 'Buffer', data: [...]}`); all three are read back as bytes and dates here.
+ * - kinesalite answers CBOR requests with the data it stored as JSON: record data as a base64 text string (as
+ *   kinesis-local does too), timestamps as plain epoch seconds, and data that was itself put over CBOR as a
+ *   serialised Node Buffer (`{type: 'Buffer', data: [...]}`); all three are read back as bytes and dates here.
  * - A body that is JSON after all (an error page from a proxy, an emulator that answers JSON) is parsed as JSON.
  */
 import { AwsJson1_1Protocol } from '@aws-sdk/core/protocols';
 import { CborCodec, tag } from '@smithy/core/cbor';
 import { NormalizedSchema } from '@smithy/core/schema';
 import type { HttpRequest, Schema, SerdeFunctions, ShapeDeserializer, ShapeSerializer } from '@smithy/types';
+import { answerPool } from './body-collector.js';
 
 export const CBOR_CONTENT_TYPE = 'application/x-amz-cbor-1.1';
 
@@ -31,10 +32,12 @@ export function epochToDate(value: number): Date {
   return new Date(Math.abs(value) >= MILLIS_THRESHOLD ? value : Math.round(value * 1000));
 }
 
+/** True while an answer in a pooled buffer is decoded: its blobs are copied out, since the buffer will be reused. */
+let copyBlobs = false;
+
 /** Record data as bytes, whatever the emulator sent (see the module comment). */
 export function blobToBuffer(value: unknown): unknown {
-  if (Buffer.isBuffer(value)) return value;
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof Uint8Array) return copyBlobs ? Buffer.from(value) : Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   if (typeof value === 'string') return Buffer.from(value, 'base64');
   if (value !== null && typeof value === 'object') {
     const serialised = value as { type?: unknown; data?: unknown };
@@ -170,6 +173,19 @@ class KinesisCborDeserializer implements ShapeDeserializer<Uint8Array> {
     this.inner.setSerdeContext?.(context);
   }
   read(schema: Schema, bytes: Uint8Array): unknown {
+    // An answer in a pooled buffer (aws/body-collector.ts) goes back to the pool once read, its blobs copied out;
+    // any other answer is read in place, its blobs views into it.
+    const pooled = answerPool.isLent(bytes);
+    copyBlobs = pooled;
+    try {
+      return this.readBody(schema, bytes);
+    } finally {
+      copyBlobs = false;
+      if (pooled) answerPool.giveBack(bytes);
+    }
+  }
+
+  private readBody(schema: Schema, bytes: Uint8Array): unknown {
     // A Buffer view (no copy): the reader then decodes strings with Buffer's UTF-8 and hands out blobs as Buffers.
     const body = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (body.length > 0 && body[0] === OPEN_BRACE) return this.readObject(schema, JSON.parse(body.toString('utf8')));

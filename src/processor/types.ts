@@ -8,8 +8,8 @@ import type { HashKeyRange } from '../common/hash-key-range.js';
 /** One user record: a plain Kinesis record, or one record unpacked from a KPL aggregate. */
 export interface KinesisClientRecord {
   /**
-   * The payload as bytes. Over CBOR (the default `kinesisProtocol`) a view into the GetRecords answer it came in:
-   * copy it (`Buffer.from(data)`) to keep it after `processRecords`, or the whole answer stays in memory.
+   * The payload as bytes. Over CBOR (the default `kinesisProtocol`) it may be a view into the GetRecords answer it
+   * came in: copy it (`Buffer.from(data)`) to keep it after `processRecords`, or the whole answer may stay in memory.
    */
   readonly data: Buffer;
   readonly partitionKey: string;
