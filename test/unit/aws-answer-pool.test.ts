@@ -10,12 +10,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { GetRecordsCommand } from '@aws-sdk/client-kinesis';
 import { cbor, tag } from '@smithy/core/cbor';
 import { answerPool } from '../../src/aws/body-collector.js';
 import { createKinesisClient } from '../../src/aws/clients.js';
+import { startLoopbackServer, type LoopbackServer } from '../helpers/loopback-server.js';
 
 const RECORD_BYTES = 1024;
 
@@ -25,54 +24,35 @@ function payload(n: number, i: number): Buffer {
   return Buffer.from(`${letter}${String(i).padStart(6, '0')}`.padEnd(RECORD_BYTES, letter));
 }
 
-/** Answers every call with a GetRecords answer of `records` records (the count the iterator names). */
-class FakeKinesis {
-  readonly server = http.createServer((req, res) => this.answer(req, res));
-  answers = 0;
-  endpoint = '';
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  private answer(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const input = cbor.deserialize(Buffer.concat(chunks)) as { ShardIterator: string };
-      const count = Number(input.ShardIterator);
-      const n = this.answers++;
-      const body = cbor.serialize({
-        Records: Array.from({ length: count }, (_, i) => ({
-          Data: new Uint8Array(payload(n, i)),
-          PartitionKey: `pk-${i}`,
-          SequenceNumber: `4959${String(n * 100_000 + i).padStart(52, '0')}`,
-          ApproximateArrivalTimestamp: tag({ tag: 1, value: 1_476_889_707_000 + i }),
-        })),
-        NextShardIterator: String(count),
-        MillisBehindLatest: 0,
-      });
-      res.writeHead(200, { 'content-type': 'application/x-amz-cbor-1.1', 'content-length': String(body.byteLength) }).end(body);
-    });
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
+/** A GetRecords answer of as many records as the iterator names (the `n`th answer the server gave). */
+function getRecordsAnswer(body: Buffer, n: number): Uint8Array {
+  const count = Number((cbor.deserialize(body) as { ShardIterator: string }).ShardIterator);
+  return cbor.serialize({
+    Records: Array.from({ length: count }, (_, i) => ({
+      Data: new Uint8Array(payload(n, i)),
+      PartitionKey: `pk-${i}`,
+      SequenceNumber: `4959${String(n * 100_000 + i).padStart(52, '0')}`,
+      ApproximateArrivalTimestamp: tag({ tag: 1, value: 1_476_889_707_000 + i }),
+    })),
+    NextShardIterator: String(count),
+    MillisBehindLatest: 0,
+  });
 }
 
 describe('pooled answer buffers', () => {
-  const fake = new FakeKinesis();
+  let answers = 0;
+  let far: LoopbackServer;
   let kinesis: ReturnType<typeof createKinesisClient>;
   before(async () => {
-    await fake.start();
-    kinesis = createKinesisClient({ kinesisEndpoint: fake.endpoint, kinesisProtocol: 'CBOR' });
+    far = await startLoopbackServer((body, _req, res) => {
+      const answer = getRecordsAnswer(body, answers++);
+      res.writeHead(200, { 'content-type': 'application/x-amz-cbor-1.1', 'content-length': String(answer.byteLength) }).end(answer);
+    });
+    kinesis = createKinesisClient({ kinesisEndpoint: far.endpoint, kinesisProtocol: 'CBOR' });
   });
   after(async () => {
     kinesis.destroy();
-    await fake.stop();
+    await far.stop();
   });
 
   test('records of a large answer keep their data while later answers reuse its buffer', async () => {
@@ -98,6 +78,6 @@ describe('pooled answer buffers', () => {
     // Views into one answer buffer, not copies of their own.
     assert.equal(records[0]!.Data!.buffer, records[19]!.Data!.buffer);
     assert.ok(records[0]!.Data!.buffer.byteLength > 20 * RECORD_BYTES);
-    records.forEach((r, i) => assert.ok(Buffer.from(r.Data!).equals(payload(fake.answers - 1, i))));
+    records.forEach((r, i) => assert.ok(Buffer.from(r.Data!).equals(payload(answers - 1, i))));
   });
 });

@@ -7,54 +7,51 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoDBClient } from '../../src/aws/clients.js';
 import { callAws } from '../../src/aws/call.js';
 import { sendArgs } from '../../src/aws/call-signal.js';
 import { awsErrorKind } from '../../src/aws/errors.js';
 import { waitFor } from '../helpers/env.js';
+import { startLoopbackServer, type LoopbackServer } from '../helpers/loopback-server.js';
 
 /** Answers GetItem with an item echoing the key asked for; keys starting "silent" get no answer; "fail" a 500. */
 class FakeDynamo {
-  readonly server = http.createServer((req, res) => this.answer(req, res));
+  private far: LoopbackServer | undefined;
   requests = 0;
   readonly arrived = new Set<string>();
   closedUnanswered = 0;
-  endpoint = '';
 
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  get endpoint(): string {
+    return this.far!.endpoint;
   }
 
-  private answer(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      this.requests += 1;
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Key: { k: { S: string } } };
-      const key = body.Key.k.S;
-      this.arrived.add(key);
-      if (key.startsWith('silent')) {
-        res.on('close', () => (this.closedUnanswered += 1));
-        return;
-      }
-      if (key.startsWith('fail')) {
-        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'boom' }));
-        return;
-      }
-      // Answer out of order, so that concurrent calls overlap in flight.
-      setTimeout(() => {
-        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ Item: { k: { S: key } } }));
-      }, Math.floor(Math.random() * 20));
-    });
+  async start(): Promise<void> {
+    this.far = await startLoopbackServer((body, _req, res) => this.answer(body, res));
+  }
+
+  private answer(request: Buffer, res: ServerResponse): void {
+    this.requests += 1;
+    const body = JSON.parse(request.toString('utf8')) as { Key: { k: { S: string } } };
+    const key = body.Key.k.S;
+    this.arrived.add(key);
+    if (key.startsWith('silent')) {
+      res.on('close', () => (this.closedUnanswered += 1));
+      return;
+    }
+    if (key.startsWith('fail')) {
+      res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'boom' }));
+      return;
+    }
+    // Answer out of order, so that concurrent calls overlap in flight.
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ Item: { k: { S: key } } }));
+    }, Math.floor(Math.random() * 20));
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.far?.stop();
   }
 }
 

@@ -6,53 +6,45 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { GetRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { createKinesisClient } from '../../src/aws/clients.js';
 import { callAws } from '../../src/aws/call.js';
 import { sendArgs } from '../../src/aws/call-signal.js';
 import { awsErrorKind } from '../../src/aws/errors.js';
+import { startLoopbackServer, type LoopbackServer } from '../helpers/loopback-server.js';
 
 const SILENCE_LIMIT = 400;
 const DEADLINE = 8_000;
 
 /** Iterator "trickle": the answer comes a byte every 100 ms for about 2 s. "silent": no answer at all. */
-function farEnd(): http.Server {
-  return http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const { ShardIterator } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { ShardIterator: string };
-      if (ShardIterator === 'silent') return;
-      const body = Buffer.from(`${' '.repeat(20)}{"Records":[{"SequenceNumber":"1","Data":"aGVsbG8=","PartitionKey":"p"}],"NextShardIterator":"next","MillisBehindLatest":0}`);
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'content-length': body.length });
-      let at = 0;
-      const timer = setInterval(() => {
-        if (at < 20) res.write(body.subarray(at, at + 1));
-        else {
-          clearInterval(timer);
-          res.end(body.subarray(at));
-        }
-        at += 1;
-      }, 100);
-      res.on('close', () => clearInterval(timer));
-    });
-  });
+function farEnd(body: Buffer, res: ServerResponse): void {
+  const { ShardIterator } = JSON.parse(body.toString('utf8')) as { ShardIterator: string };
+  if (ShardIterator === 'silent') return;
+  const answer = Buffer.from(`${' '.repeat(20)}{"Records":[{"SequenceNumber":"1","Data":"aGVsbG8=","PartitionKey":"p"}],"NextShardIterator":"next","MillisBehindLatest":0}`);
+  res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'content-length': answer.length });
+  let at = 0;
+  const timer = setInterval(() => {
+    if (at < 20) res.write(answer.subarray(at, at + 1));
+    else {
+      clearInterval(timer);
+      res.end(answer.subarray(at));
+    }
+    at += 1;
+  }, 100);
+  res.on('close', () => clearInterval(timer));
 }
 
 describe('slow and silent Kinesis answers', () => {
-  const server = farEnd();
+  let far: LoopbackServer;
   let kinesis: KinesisClient;
   before(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    kinesis = createKinesisClient({ kinesisEndpoint: endpoint, kinesisProtocol: 'JSON', silenceLimitMillis: SILENCE_LIMIT });
+    far = await startLoopbackServer((body, _req, res) => farEnd(body, res));
+    kinesis = createKinesisClient({ kinesisEndpoint: far.endpoint, kinesisProtocol: 'JSON', silenceLimitMillis: SILENCE_LIMIT });
   });
   after(async () => {
     kinesis.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await far.stop();
   });
 
   const getRecords = (iterator: string) =>
