@@ -70,9 +70,11 @@ export class Handoff {
     return [...this.requested.keys()];
   }
 
-  /** Forgets a request (the lease is being taken by other means). */
-  forget(leaseKey: string): void {
+  /** Forgets a request (the lease is being taken by other means); returns the holder it was asked of, if any. */
+  forget(leaseKey: string): string | undefined {
+    const from = this.requested.get(leaseKey)?.from;
     this.requested.delete(leaseKey);
+    return from;
   }
 
   // ---- requester side ----

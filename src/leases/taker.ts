@@ -236,7 +236,9 @@ export class LeaseTaker {
     if (held.has(lease.leaseKey) || this.taking.has(lease.leaseKey)) return false;
     this.taking.add(lease.leaseKey);
     const sentAt = clock.now();
-    handoff.forget(lease.leaseKey);
+    // A lease we asked for and whose holder completed the hand-off names us as owner by now: the request
+    // remembers where it came from, whichever of our scan and our hand-off poll takes it first.
+    const requestedFrom = handoff.forget(lease.leaseKey);
     try {
       const taken = await table.takeLease(lease, this.workerId);
       if (!taken) return false; // someone else moved it first
@@ -245,7 +247,7 @@ export class LeaseTaker {
       events.emit('lease.acquired', {
         leaseKey: lease.leaseKey,
         workerId: this.workerId,
-        stolenFrom: handedOverBy ?? (lease.leaseOwner && lease.leaseOwner !== this.workerId ? lease.leaseOwner : undefined),
+        stolenFrom: handedOverBy ?? requestedFrom ?? (lease.leaseOwner && lease.leaseOwner !== this.workerId ? lease.leaseOwner : undefined),
       });
       return true;
     } catch (err) {

@@ -236,6 +236,17 @@ describe('LeaseCoordinator: graceful hand-off', () => {
     assert.equal(table.peek(key)?.checkpointOwner, undefined);
   });
 
+  test('a completed hand-off taken by the requester\'s scan, before its poll, still names the holder it came from', async () => {
+    const { clock, a, b, key } = await handoffStarted();
+    await clock.advance(a.coordinator.renewIntervalMillis);
+    await a.coordinator.renewAll();
+    assert.equal(await a.coordinator.release(key), 'handed-off');
+    // The lease now names B as owner with no hand-off pending: to B's scan, a lease of its own that it does not hold.
+    await b.coordinator.takeOnce();
+    assert.deepEqual(b.of('lease.acquired').map((e) => [e.leaseKey, e.stolenFrom]), [[key, 'A']]);
+    assert.deepEqual(b.coordinator.pendingHandoffKeys(), []);
+  });
+
   test('a busy holder notices the request at its next checkpoint, which is still written', async () => {
     const { a, key, table } = await handoffStarted();
     const token = a.coordinator.getHeld(key)!.concurrencyToken;
