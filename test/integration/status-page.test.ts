@@ -31,6 +31,26 @@ after(async () => {
 const rowText = (page: Page, shardId: string) => page.locator(`tr[data-shard="${shardId}"]`).innerText();
 const cellText = (page: Page, shardId: string, column: number) => page.locator(`tr[data-shard="${shardId}"] td`).nth(column).innerText();
 
+/**
+ * A wait on the page that, if it fails, says what the worker's own /status held at that moment (its moves,
+ * workers and shards): the page shows what it shows, the snapshot says why. These waits have failed now and then
+ * on a loaded machine, and the page alone did not tell which part was behind.
+ */
+async function explained(wait: Promise<unknown>, statusUrl: string): Promise<void> {
+  try {
+    await wait;
+  } catch (err) {
+    const snapshot = await fetch(statusUrl).then(
+      async (r) => {
+        const s = (await r.json()) as { scannedAt?: string; workers?: unknown; recentMoves?: unknown; shards?: { shardId: string; owner?: string; state?: string }[] };
+        return JSON.stringify({ scannedAt: s.scannedAt, workers: s.workers, recentMoves: s.recentMoves, shards: s.shards?.map((x) => [x.shardId, x.owner, x.state]) });
+      },
+      (e: unknown) => `(no snapshot: ${String(e)})`,
+    );
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n/status at the timeout: ${snapshot}`, { cause: err });
+  }
+}
+
 /** The shard ids whose row names `owner` in the owner column. */
 const rowsOwnedBy = (page: Page, owner: string) =>
   page.locator('#shards tbody tr').evaluateAll(
@@ -88,10 +108,11 @@ test('a real worker\'s page while records flow: a row per shard, counts that cha
 
     // worker-b stops (gracefully: it releases its leases); worker-a takes them and its page lists the moves.
     await wb.shutdown();
-    await page.locator('#moves li', { hasText: new RegExp(`${theirs}\\s+worker-b → worker-a`) }).waitFor({ timeout: 30_000 });
+    const statusUrl = new URL('status', wa.metricsUrl!).href;
+    await explained(page.locator('#moves li', { hasText: new RegExp(`${theirs}\\s+worker-b → worker-a`) }).waitFor({ timeout: 30_000 }), statusUrl);
     assert.match(await page.locator('#moves').innerText(), new RegExp(`taken\\s+${theirs}\\s+worker-b → worker-a`));
     await waitFor('every row owned by worker-a', async () => (await rowsOwnedBy(page, 'worker-a')).length === 4, 30_000, 250);
-    await page.locator('[data-worker="worker-b"].gone').waitFor({ timeout: 30_000 });
+    await explained(page.locator('[data-worker="worker-b"].gone').waitFor({ timeout: 30_000 }), statusUrl);
     assert.match(await page.locator('#alerts').innerText(), /worker worker-b is gone \(it holds no lease any more\)/);
     await waitFor(`${theirs} processing here`, async () => /processing/.test(await cellText(page, theirs, 2)), 30_000, 250);
 
