@@ -111,7 +111,6 @@ class Scanner {
 /** One record object at the scanner's position, or undefined. */
 function record(s: Scanner): RecordMessage | undefined {
   if (!s.at(OPEN_BRACE)) return undefined;
-  let action: Scalar = null;
   let data: Scalar = null;
   let partitionKey: Scalar = null;
   let sequenceNumber: Scalar = null;
@@ -123,19 +122,18 @@ function record(s: Scanner): RecordMessage | undefined {
       if (key === undefined) return undefined;
       const value = s.scalar();
       if (value === undefined) return undefined;
-      // A repeated key: JSON.parse keeps the last, and so does this.
+      // A repeated key: JSON.parse keeps the last, and so does this. Any other key (the record's own "action"
+      // among them) is read and ignored, as the general path ignores it.
       if (key === 'data') data = value;
       else if (key === 'partitionKey') partitionKey = value;
       else if (key === 'sequenceNumber') sequenceNumber = value;
       else if (key === 'approximateArrivalTimestamp') arrival = value;
       else if (key === 'subSequenceNumber') sub = value;
-      else if (key === 'action') action = value;
       if (s.at(COMMA)) continue;
       if (s.at(CLOSE_BRACE)) break;
       return undefined;
     }
   }
-  void action; // any action, or none, as the general path: a record's own action is not checked
   if (typeof sequenceNumber !== 'string' || typeof data === 'number' || typeof partitionKey === 'number') return undefined;
   if (typeof arrival === 'string' || typeof sub === 'string') return undefined;
   return {
