@@ -22,6 +22,7 @@ import { KinesisCborProtocol } from './kinesis-protocol.js';
 import { collectBody, collectPooledBody } from './body-collector.js';
 import { signalled, SignalledHttpHandler } from './call-signal.js';
 import { KINESIS_SILENCE_MILLIS } from './call.js';
+import { withReusedSigner } from './signer.js';
 
 export interface AwsClientOptions {
   region?: string;
@@ -216,7 +217,8 @@ function providerFor(entry: string): AwsCredentialIdentityProvider {
 }
 
 export function createKinesisClient(options: AwsClientOptions): KinesisClient {
-  return signalled(withoutCallLogging(new KinesisClient({
+  return signalled(withoutCallLogging(withReusedSigner((signer) => new KinesisClient({
+    signer,
     region: resolveRegion(options),
     endpoint: options.kinesisEndpoint,
     credentials: resolveCredentials(options.credentials, [options.kinesisEndpoint]),
@@ -224,7 +226,7 @@ export function createKinesisClient(options: AwsClientOptions): KinesisClient {
     logger: sdkLogger(options.logger),
     ...kinesisWire(options),
     ...perCall,
-  })));
+  }))));
 }
 
 /**
@@ -236,7 +238,8 @@ export function createKinesisClient(options: AwsClientOptions): KinesisClient {
  */
 export function createKinesisSubscriptionClient(options: AwsClientOptions & { transport?: SubscriptionTransport }): KinesisClient {
   const transport = options.transport ?? subscriptionTransport(options.kinesisEndpoint);
-  return withoutCallLogging(new KinesisClient({
+  return withoutCallLogging(withReusedSigner((signer) => new KinesisClient({
+    signer,
     region: resolveRegion(options),
     endpoint: options.kinesisEndpoint,
     credentials: resolveCredentials(options.credentials, [options.kinesisEndpoint]),
@@ -247,18 +250,19 @@ export function createKinesisSubscriptionClient(options: AwsClientOptions & { tr
     logger: sdkLogger(options.logger),
     ...kinesisWire(options),
     maxAttempts: 1,
-  }));
+  })));
 }
 
 export function createDynamoDBClient(options: AwsClientOptions): DynamoDBClient {
-  return signalled(withoutCallLogging(new DynamoDBClient({
+  return signalled(withoutCallLogging(withReusedSigner((signer) => new DynamoDBClient({
+    signer,
     region: resolveRegion(options),
     endpoint: options.dynamoDBEndpoint,
     credentials: resolveCredentials(options.credentials, [options.dynamoDBEndpoint]),
     requestHandler: httpHandler(options.requestTimeoutMillis ?? 30_000, options.logger),
     logger: sdkLogger(options.logger),
     ...perCall,
-  })));
+  }))));
 }
 
 export interface CloudWatchClientOptions extends AwsClientOptions {
@@ -272,12 +276,13 @@ export interface CloudWatchClientOptions extends AwsClientOptions {
  * time, off the record path, and must never compete with Kinesis or DynamoDB for connections.
  */
 export function createCloudWatchClient(options: CloudWatchClientOptions): CloudWatchClient {
-  return signalled(withoutCallLogging(new CloudWatchClient({
+  return signalled(withoutCallLogging(withReusedSigner((signer) => new CloudWatchClient({
+    signer,
     region: resolveRegion(options) ?? (isLoopbackEndpoint(options.cloudWatchEndpoint) ? LOCAL_REGION : undefined),
     endpoint: options.cloudWatchEndpoint,
     credentials: resolveCredentials(options.cloudWatchCredentials ?? options.credentials, [options.cloudWatchEndpoint]),
     requestHandler: httpHandler(options.requestTimeoutMillis ?? 30_000, options.logger, 4),
     logger: sdkLogger(options.logger),
     ...perCall,
-  })));
+  }))));
 }
