@@ -2,10 +2,10 @@
  * One SigV4 signer per client and signing scope, where the SDK's default builds one for every request.
  *
  * Without a `signer` in its configuration, an SDK v3 client makes a new SignatureV4 on every call from a copy of
- * its whole resolved configuration (docs/performance.md, 'Idle shards'). The signature does not depend on which
- * instance makes it, so this provider keeps one per (service, region) and resolves both as the default does: the
- * endpoint's auth scheme names them when it has one, the client's configuration otherwise. Credentials are read
- * from the client's own provider at every signing, so refreshed or rotated credentials are used as before.
+ * its whole resolved configuration (docs/performance.md, 'One signer per client'). The signature does not depend
+ * on which instance makes it, so this provider keeps one per (service, region) and resolves both as the default
+ * does: the endpoint's auth scheme names them when it has one, the client's configuration otherwise. Credentials
+ * are read from the client's own provider at every signing, so refreshed or rotated credentials are used as before.
  *
  * Owns nothing but the signers it caches; it reads the client's resolved configuration and never changes it.
  */
