@@ -66,8 +66,12 @@ export function isAlive(pid: number): boolean {
 }
 
 
-/** Collects a child's stdout lines and resolves when one matches. */
-export function lineWatcher(child: ChildProcess): { lines: string[]; waitFor(pattern: RegExp, ms: number): Promise<string> } {
+/**
+ * Collects a child's stdout lines and resolves when one matches. `from` skips the lines collected before that
+ * index (e.g. everything before an event the line must follow). A wait that times out names the pattern and
+ * shows the last lines as they were at the timeout.
+ */
+export function lineWatcher(child: ChildProcess): { lines: string[]; waitFor(pattern: RegExp, ms: number, from?: number): Promise<string> } {
   const lines: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
   let buffered = '';
@@ -88,10 +92,23 @@ export function lineWatcher(child: ChildProcess): { lines: string[]; waitFor(pat
   });
   return {
     lines,
-    waitFor(pattern: RegExp, ms: number): Promise<string> {
-      const seen = lines.find((l) => pattern.test(l));
+    waitFor(pattern: RegExp, ms: number, from = 0): Promise<string> {
+      const seen = lines.slice(from).find((l) => pattern.test(l));
       if (seen) return Promise.resolve(seen);
-      return withTimeout(new Promise<string>((resolve) => waiters.push({ pattern, resolve })), ms, `a line matching ${pattern}; stdout so far:\n${lines.join('\n')}`);
+      return new Promise<string>((resolve, reject) => {
+        const waiter = {
+          pattern,
+          resolve: (line: string) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`no line matching ${pattern} within ${ms} ms; the last lines of stdout:\n${lines.slice(-60).join('\n')}`));
+        }, ms);
+        waiters.push(waiter);
+      });
     },
   };
 }
