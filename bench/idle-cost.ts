@@ -6,7 +6,7 @@
  *
  *   npm run bench:idle -- [--shards 8,64,256,1024] [--seconds 30] [--retrieval polling|fanout]
  *                         [--source kinesalite|kinesis-local] [--repeat 1] [--no-bare] [--json] [--profile DIR]
- *                         [--base DIR] [--failover 10000] [--idle 1500] [--max-idle MS]
+ *                         [--base DIR] [--failover 10000] [--idle 1500] [--max-idle MS] [--warmup 0] [--series]
  *
  * For each shard count it runs the kcl-ts Worker and, unless --no-bare, a bare SDK v3 loop making the same calls
  * (GetRecords per shard every idle interval, one UpdateItem per lease every renewal period; polling only), in
@@ -15,9 +15,16 @@
  * for before/after figures from one run. Memory per held shard is the slope between the run
  * with 1 shard (always made, as the baseline) and the run with N.
  *
+ * The window starts `--warmup` seconds (default 0) after the consumer holds and reads all its shards and has
+ * settled (its first renewals and scans). A worker that has just started is not yet at its idle cost: V8 goes on
+ * compiling the SDK's and our call paths for minutes, since at a few calls a second they become hot slowly, so
+ * the first minute after start costs more than the hours after it (docs/performance.md, 'Idle shards'). A warm-up
+ * of 180 s or more measures the steady state; the default measures the start. `--series` prints the CPU and calls of
+ * every 30 s of warm-up and window, to show the curve.
+ *
  * --json prints one line per (consumer, shard count), fields:
  *   bench "idle", consumer "worker"|"bare-sdk"|"worker-base", retrieval, source, shards (asked), held (leases held / shards
- *   polled at the end), seconds (window), repeat, cpuPercent (of one core, median; cpuPercentMin/Max),
+ *   polled at the end), seconds (window), warmupSeconds, repeat, cpuPercent (of one core, median; cpuPercentMin/Max),
  *   cpuMicrosPerCall (median), callsPerSecond {kinesis, dynamodb, total}, batchesPerSecond (batches handed to the
  *   consumers: one per GetRecords, or per fan-out event), callsPerShardMinute {"<service>
  *   <Operation>[ <purpose>]": n}, rssBytes, heapUsedBytes (after a full GC, median), rssPerShardBytes,
@@ -52,6 +59,8 @@ const { values } = parseArgs({
     idle: { type: 'string', default: '1500' },
     base: { type: 'string' },
     'max-idle': { type: 'string' },
+    warmup: { type: 'string', default: '0' },
+    series: { type: 'boolean', default: false },
   },
 });
 const RETRIEVAL = values.retrieval === 'fanout' ? 'fanout' : 'polling';
@@ -60,6 +69,8 @@ if (SOURCE !== 'kinesalite' && SOURCE !== 'kinesis-local') throw new Error(`--so
 if (RETRIEVAL === 'fanout' && SOURCE !== 'kinesis-local') throw new Error('--retrieval fanout needs --source kinesis-local (kinesalite has no fan-out)');
 const SHARDS = [...new Set([1, ...values.shards.split(',').map(Number)])].filter((n) => Number.isInteger(n) && n > 0).sort((a, b) => a - b);
 const WINDOW_MILLIS = Number(values.seconds) * 1000;
+const WARMUP_MILLIS = Number(values.warmup) * 1000;
+if (!(WARMUP_MILLIS >= 0)) throw new Error(`--warmup: seconds, 0 or more, not ${values.warmup}`);
 const REPEAT = Math.max(1, Number(values.repeat));
 const FAILOVER = Number(values.failover);
 const IDLE = Number(values.idle);
@@ -163,6 +174,22 @@ const diff = (after: Record<string, number>, before: Record<string, number>) =>
 
 let runNumber = 0;
 
+const SERIES_STEP_MILLIS = 30_000;
+
+/** Lets `millis` pass; with --series, prints the consumer's CPU and calls over every 30 s of it (time counted from `settled`). */
+async function pass(child: Child, consumer: Consumer, shards: number, settled: IdleSnapshot, millis: number, label: string): Promise<void> {
+  if (!values.series) return sleep(millis);
+  const end = Date.now() + millis;
+  let previous = await child.snapshot();
+  while (Date.now() < end) {
+    await sleep(Math.min(SERIES_STEP_MILLIS, end - Date.now()));
+    const now = await child.snapshot();
+    const seconds = (now.at - previous.at) / 1000;
+    say(`    ${consumer} ${shards} ${label} ${Math.round((previous.at - settled.at) / 1000)}–${Math.round((now.at - settled.at) / 1000)} s: ${(((now.cpuMicros - previous.cpuMicros) / 1e6 / seconds) * 100).toFixed(2)} % CPU, ${(Object.values(diff(now.calls, previous.calls)).reduce((a, b) => a + b, 0) / seconds).toFixed(1)} calls/s`);
+    previous = now;
+  }
+}
+
 async function measure(emulators: Emulators, consumer: Consumer, shards: number, stream: string): Promise<RunResult> {
   const id = `idle-${consumer}-${shards}-${Date.now().toString(36)}-${runNumber++}`;
   const child = Child.start({
@@ -189,10 +216,12 @@ async function measure(emulators: Emulators, consumer: Consumer, shards: number,
     }
     // Past the start: every consumer's first reads, the taker's follow-up scans and the first renewals.
     await sleep(Math.max(5_000, FAILOVER / 2));
+    const settled = await child.snapshot();
+    await pass(child, consumer, shards, settled, WARMUP_MILLIS, 'warm-up');
     const profile = values.profile && consumer !== 'bare' ? path.resolve(values.profile, `${RETRIEVAL}-${shards}-${consumer}-${id}.cpuprofile`) : undefined;
     if (profile) await child.request({ type: 'profile-start' });
     const before = await child.snapshot();
-    await sleep(WINDOW_MILLIS);
+    await pass(child, consumer, shards, settled, WINDOW_MILLIS, 'window');
     const after = await child.snapshot(true);
     if (profile) {
       await child.request({ type: 'profile-stop', file: profile });
@@ -230,6 +259,7 @@ interface Summary {
   shards: number;
   held: number;
   seconds: number;
+  warmupSeconds: number;
   repeat: number;
   cpuPercent: number;
   cpuPercentMin: number;
@@ -267,6 +297,7 @@ function summarise(runs: RunResult[], baseline: RunResult[] | undefined): Summar
     shards: first.shards,
     held: Math.min(...runs.map((r) => r.held)),
     seconds: round(seconds, 1),
+    warmupSeconds: WARMUP_MILLIS / 1000,
     repeat: runs.length,
     cpuPercent: round(median(cpu), 2),
     cpuPercentMin: round(Math.min(...cpu), 2),
@@ -292,7 +323,8 @@ function round(x: number, digits: number): number {
 function printTable(summaries: Summary[]): void {
   const kib = (b: number | null) => (b === null ? '—' : `${(b / 1024).toFixed(1)} KiB`);
   say('');
-  say(`idle cost, ${RETRIEVAL} on ${SOURCE}, window ${WINDOW_MILLIS / 1000} s, ${REPEAT} repetition(s) (medians), idle ${IDLE} ms, failover ${FAILOVER} ms`);
+  const start = WARMUP_MILLIS > 0 ? `starting ${WARMUP_MILLIS / 1000} s after the consumer settled${WARMUP_MILLIS >= 180_000 ? ' (the steady state)' : ''}` : 'starting as the consumer settled (its first minute: V8 still compiling)';
+  say(`idle cost, ${RETRIEVAL} on ${SOURCE}, window ${WINDOW_MILLIS / 1000} s ${start}, ${REPEAT} repetition(s) (medians), idle ${IDLE} ms, failover ${FAILOVER} ms`);
   say('consumer   shards  held   CPU % (min–max)      calls/s (Kinesis + DynamoDB)   µs CPU/call   RSS      heap     RSS/shard  heap/shard');
   for (const s of summaries) {
     say(

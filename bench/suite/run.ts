@@ -292,7 +292,7 @@ async function idle(retrieval: 'polling' | 'fanout'): Promise<void> {
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   const source = lines[0]?.source ?? '?';
-  console.log(`\nIdle: a consumer holding N shards of an empty stream, ${IDLE_SECONDS} s window (bench/idle-cost.ts; ${retrieval} on ${source})`);
+  console.log(`\nIdle: a consumer holding N shards of an empty stream, the first ${IDLE_SECONDS} s after it settled, V8 still warming up (bench/idle-cost.ts; ${retrieval} on ${source}; a long-running worker's steady state: npm run bench:idle -- --warmup 180)`);
   const mib = (b: number | null) => (b === null ? '–' : `${(b / 2 ** 20).toFixed(2)}`);
   console.log(
     table(
